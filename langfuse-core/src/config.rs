@@ -1,0 +1,1 @@
+//! Configuration: every environment variable and default, in one place.

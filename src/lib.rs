@@ -1,0 +1,2 @@
+//! Trace Rust services into Langfuse.
+pub use langfuse_core::*;
