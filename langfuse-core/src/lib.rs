@@ -7,6 +7,7 @@ mod clock;
 pub mod config;
 mod observation;
 
+pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use observation::{
     Level, ObservationId, ObservationType, ParseIdError, TraceId, UnknownObservationType,
 };
