@@ -1702,7 +1702,7 @@ impl Origin {
         }
     }
 
-    /// Like [`invalid`](Self::invalid), with any `user:password@` removed from the URL shown.
+    /// Like [`invalid`](Self::invalid), with any `user:password@` hidden in the URL shown.
     fn invalid_url(self, raw: &str, reason: impl Into<String>) -> ConfigError {
         self.invalid(strip_userinfo(raw), reason)
     }
@@ -1861,9 +1861,13 @@ fn resolve_public_key(
              \"pk-lf-\". Are LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY swapped?",
         ));
     }
-    // It is sent as the x-langfuse-public-key header.
-    if HeaderValue::from_str(&key).is_err() {
-        return Err(origin.invalid(key, "expected printable ASCII characters"));
+    // It is sent as the x-langfuse-public-key header and as the user name of HTTP Basic auth,
+    // where a ':' would end it early.
+    if !key.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(origin.invalid(
+            key,
+            "expected printable ASCII characters, without spaces or ':'",
+        ));
     }
     Ok(Some(key))
 }
@@ -2005,7 +2009,7 @@ fn check_http_url(raw: &str, allow_query: bool) -> Result<Url, String> {
     if !url.username().is_empty() || url.password().is_some() {
         // The value shown in the error has had them removed already.
         return Err(
-            "must not contain a user name or password (removed from the value shown); \
+            "must not contain a user name or password (hidden in the value shown); \
                     Langfuse keys go in LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, collector \
                     credentials in OTEL_EXPORTER_OTLP_HEADERS"
                 .to_owned(),
@@ -2040,16 +2044,19 @@ fn with_path(base: &Url, path: &str) -> Url {
     url
 }
 
-/// Removes `user:password@` from a URL-like string, whether or not it parses, so that an error
-/// never shows credentials.
+/// Hides `user:password@` in a URL-like string, whether or not it parses, so that an error never
+/// shows credentials. Everything up to the last '@' goes, even past a '/': a password may hold
+/// one (and then the URL does not parse), and a shortened value is better than a leaked one.
 fn strip_userinfo(raw: &str) -> String {
-    let Some(scheme_end) = raw.find("://") else {
+    let Some(scheme_end) = raw.find("://").map(|index| index + 3) else {
         return raw.to_owned();
     };
-    let rest = &raw[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}{}", &raw[..scheme_end + 3], &rest[at + 1..]),
+    match raw[scheme_end..].rfind('@') {
+        Some(at) => format!(
+            "{}{REDACTED}@{}",
+            &raw[..scheme_end],
+            &raw[scheme_end + at + 1..]
+        ),
         None => raw.to_owned(),
     }
 }
@@ -2071,25 +2078,28 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// Parses the OpenTelemetry header list: `k1=v1,k2=v2`, whitespace around keys and values
-/// ignored, values percent-decoded. Errors name the entry by position and the header by name,
-/// never a value.
+/// ignored, values percent-decoded. Errors name the entry by position, and the header by name
+/// once the name is known to be valid; never a value, nor an invalid name, which may be a token
+/// written in the wrong place (`Authorization: Bearer abc=` splits at its last character).
 fn parse_otlp_headers(raw: &str) -> Result<HeaderMap, String> {
+    const FORMAT: &str = "expected key1=value1,key2=value2";
     let mut headers = HeaderMap::new();
     for (index, entry) in raw.split(',').enumerate() {
-        let position = index + 1;
+        let entry_label = format!("entry {}", index + 1);
         let Some((name, value)) = entry.split_once('=') else {
-            return Err(if entry.trim().is_empty() {
-                format!("entry {position} is empty; expected key1=value1,key2=value2")
+            let problem = if entry.trim().is_empty() {
+                "is empty"
             } else {
-                format!("entry {position} has no '='; expected key1=value1,key2=value2")
-            });
+                "has no '='"
+            };
+            return Err(format!("{entry_label} {problem}; {FORMAT}"));
         };
         let name = name.trim();
         if name.is_empty() {
-            return Err(format!("entry {position} has an empty name"));
+            return Err(format!("{entry_label} has an empty name; {FORMAT}"));
         }
         let value: Cow<'_, [u8]> = percent_decode_str(value.trim()).into();
-        let (name, value) = header_pair(name, &value)?;
+        let (name, value) = header_pair(&entry_label, name, &value)?;
         headers.insert(name, value);
     }
     Ok(headers)
@@ -2100,8 +2110,9 @@ fn builder_headers(
     pairs: Vec<(String, Secret)>,
 ) -> Result<HeaderMap, ConfigError> {
     let mut headers = HeaderMap::new();
-    for (name, Secret(value)) in pairs {
-        let (name, value) = header_pair(&name, value.as_bytes())
+    for (index, (name, Secret(value))) in pairs.into_iter().enumerate() {
+        let label = format!("header {} (in the order given)", index + 1);
+        let (name, value) = header_pair(&label, &name, value.as_bytes())
             .map_err(|reason| ConfigError::InvalidHeader { origin, reason })?;
         headers.insert(name, value);
     }
@@ -2109,13 +2120,12 @@ fn builder_headers(
 }
 
 /// A validated header; the value is marked sensitive so that `http`'s own `Debug` hides it too.
-fn header_pair(name: &str, value: &[u8]) -> Result<(HeaderName, HeaderValue), String> {
+/// `label` says which header failed without showing it.
+fn header_pair(label: &str, name: &str, value: &[u8]) -> Result<(HeaderName, HeaderValue), String> {
     let header_name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("{name:?} is not a valid HTTP header name"))?;
+        .map_err(|_| format!("{label} has an invalid HTTP header name"))?;
     let mut header_value = HeaderValue::from_bytes(value).map_err(|_| {
-        format!(
-            "the value of {header_name:?} is not a valid HTTP header value (control characters?)"
-        )
+        format!("{label} ({header_name}) has an invalid HTTP header value (control characters?)")
     })?;
     header_value.set_sensitive(true);
     Ok((header_name, header_value))
@@ -2131,3 +2141,4 @@ fn default_service_name() -> String {
         .filter(|stem| !stem.is_empty())
         .unwrap_or_else(|| UNKNOWN_SERVICE_NAME.to_owned())
 }
+
