@@ -2142,3 +2142,1327 @@ fn default_service_name() -> String {
         .unwrap_or_else(|| UNKNOWN_SERVICE_NAME.to_owned())
 }
 
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::env::*;
+    use super::*;
+
+    /// Every variable the module reads, for the tests that must cover them all.
+    const ALL_VARS: &[&str] = &[
+        LANGFUSE_PUBLIC_KEY,
+        LANGFUSE_SECRET_KEY,
+        LANGFUSE_BASE_URL,
+        LANGFUSE_HOST,
+        LANGFUSE_TRACING_ENABLED,
+        LANGFUSE_SAMPLE_RATE,
+        LANGFUSE_FLUSH_AT,
+        LANGFUSE_FLUSH_INTERVAL,
+        LANGFUSE_TIMEOUT,
+        LANGFUSE_DEBUG,
+        LANGFUSE_TRACING_ENVIRONMENT,
+        LANGFUSE_RELEASE,
+        LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED,
+        LANGFUSE_OTEL_TRACES_EXPORT_PATH,
+        LANGFUSE_OTEL_COMPRESSION,
+        LANGFUSE_MAX_QUEUE_SIZE,
+        LANGFUSE_MAX_QUEUE_BYTES,
+        LANGFUSE_CAPTURE_MAX_BYTES,
+        LANGFUSE_EXPORTER,
+        LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES,
+        LANGFUSE_MAX_RETRIES,
+        LANGFUSE_THREAD_BUFFER_SIZE,
+        OTEL_SDK_DISABLED,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+        OTEL_EXPORTER_OTLP_HEADERS,
+        OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+        OTEL_EXPORTER_OTLP_COMPRESSION,
+        OTEL_SERVICE_NAME,
+    ];
+
+    /// Builds with exactly `vars` as the environment; the process environment is never touched.
+    fn build_in<K: AsRef<str>, V: AsRef<str>>(
+        builder: ConfigBuilder,
+        vars: &[(K, V)],
+    ) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+            .collect();
+        builder.build_with(&move |name: &str| map.get(name).cloned())
+    }
+
+    fn from_vars<K: AsRef<str>, V: AsRef<str>>(vars: &[(K, V)]) -> Result<Config, ConfigError> {
+        build_in(Config::builder(), vars)
+    }
+
+    fn ok<K: AsRef<str>, V: AsRef<str>>(vars: &[(K, V)]) -> Config {
+        from_vars(vars).unwrap_or_else(|error| panic!("unexpected error: {error}"))
+    }
+
+    fn no_vars() -> Config {
+        ok::<&str, &str>(&[])
+    }
+
+    fn builder_ok(builder: ConfigBuilder) -> Config {
+        builder
+            .ignore_environment()
+            .build()
+            .unwrap_or_else(|error| panic!("unexpected error: {error}"))
+    }
+
+    fn keys() -> ConfigBuilder {
+        Config::builder()
+            .public_key("pk-lf-1")
+            .secret_key("sk-lf-1")
+    }
+
+    #[test]
+    fn every_setting_has_its_default() {
+        let config = no_vars();
+        assert_eq!(config.public_key(), None);
+        assert_eq!(config.secret_key(), None);
+        assert_eq!(config.base_url(), "https://cloud.langfuse.com");
+        assert!(config.tracing_enabled());
+        assert!(!config.otel_sdk_disabled());
+        assert_eq!(config.sample_rate(), 1.0);
+        assert_eq!(config.flush_at(), 512);
+        assert_eq!(config.flush_interval(), Duration::from_secs(5));
+        assert_eq!(config.timeout(), Duration::from_secs(5));
+        assert!(!config.debug());
+        assert_eq!(config.environment(), None);
+        assert_eq!(config.release(), None);
+        assert!(config.io_capture_enabled());
+        assert_eq!(config.traces_export_path(), "/api/public/otel/v1/traces");
+        assert_eq!(config.compression(), Compression::Gzip);
+        assert_eq!(config.max_queue_size(), 200_000);
+        assert_eq!(config.max_queue_bytes(), 64 * 1024 * 1024);
+        assert_eq!(config.capture_max_bytes(), 32 * 1024);
+        assert_eq!(config.exporter(), ExporterKind::Otlp);
+        assert_eq!(config.max_batch_bytes(), 4 * 1024 * 1024);
+        assert_eq!(config.max_retries(), 5);
+        assert_eq!(config.thread_buffer_size(), 1024);
+        assert_eq!(config.otlp_traces_endpoint(), None);
+        assert!(config.otlp_headers().is_empty());
+        assert!(config.additional_headers().is_empty());
+        assert_eq!(config.service_name(), default_service_name());
+        assert_eq!(
+            config.traces_url().as_str(),
+            "https://cloud.langfuse.com/api/public/otel/v1/traces"
+        );
+        assert_eq!(
+            config.scores_url().as_str(),
+            "https://cloud.langfuse.com/api/public/scores"
+        );
+        assert!(!config.is_insecure_remote());
+        assert_eq!(
+            config.disabled_reason(),
+            Some(DisabledReason::MissingKeys {
+                public_key_missing: true,
+                secret_key_missing: true,
+            })
+        );
+    }
+
+    #[test]
+    fn default_service_name_is_the_executable_stem() {
+        let stem = std::env::current_exe()
+            .unwrap()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(no_vars().service_name(), stem);
+    }
+
+    #[test]
+    fn module_docs_list_every_variable() {
+        let source = include_str!("config.rs");
+        let docs: String = source
+            .lines()
+            .take_while(|line| line.starts_with("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for var in ALL_VARS.iter().chain(RELEASE_FALLBACKS.iter()) {
+            assert!(
+                docs.contains(&format!("`{var}`")),
+                "{var} is missing from the module docs"
+            );
+        }
+    }
+
+    #[test]
+    fn valid_environment_values() {
+        type Check = fn(&Config) -> bool;
+        let cases: &[(&str, &str, Check)] = &[
+            (LANGFUSE_PUBLIC_KEY, "pk-lf-1", |c| {
+                c.public_key() == Some("pk-lf-1")
+            }),
+            (LANGFUSE_PUBLIC_KEY, " pk-lf-1\n", |c| {
+                c.public_key() == Some("pk-lf-1")
+            }),
+            (LANGFUSE_SECRET_KEY, "sk-lf-1\n", |c| {
+                c.secret_key() == Some("sk-lf-1")
+            }),
+            (LANGFUSE_BASE_URL, "http://localhost:3000/", |c| {
+                c.base_url() == "http://localhost:3000"
+            }),
+            (LANGFUSE_BASE_URL, "https://Example.COM", |c| {
+                c.base_url() == "https://example.com"
+            }),
+            (LANGFUSE_BASE_URL, "https://example.com/langfuse/", |c| {
+                c.base_url() == "https://example.com/langfuse"
+                    && c.traces_url().as_str()
+                        == "https://example.com/langfuse/api/public/otel/v1/traces"
+                    && c.scores_url().as_str() == "https://example.com/langfuse/api/public/scores"
+            }),
+            (LANGFUSE_HOST, "https://us.cloud.langfuse.com", |c| {
+                c.base_url() == "https://us.cloud.langfuse.com"
+            }),
+            (LANGFUSE_TRACING_ENABLED, "false", |c| !c.tracing_enabled()),
+            (LANGFUSE_SAMPLE_RATE, "0", |c| c.sample_rate() == 0.0),
+            (LANGFUSE_SAMPLE_RATE, "0.25", |c| c.sample_rate() == 0.25),
+            (LANGFUSE_SAMPLE_RATE, " 1 ", |c| c.sample_rate() == 1.0),
+            (LANGFUSE_SAMPLE_RATE, "1e-3", |c| c.sample_rate() == 0.001),
+            (LANGFUSE_FLUSH_AT, "1", |c| c.flush_at() == 1),
+            (LANGFUSE_FLUSH_AT, " 2048\n", |c| c.flush_at() == 2048),
+            (LANGFUSE_FLUSH_INTERVAL, "0.5", |c| {
+                c.flush_interval() == Duration::from_millis(500)
+            }),
+            (LANGFUSE_FLUSH_INTERVAL, "2", |c| {
+                c.flush_interval() == Duration::from_secs(2)
+            }),
+            (LANGFUSE_FLUSH_INTERVAL, "86400", |c| {
+                c.flush_interval() == Duration::from_secs(86_400)
+            }),
+            (LANGFUSE_TIMEOUT, "10", |c| {
+                c.timeout() == Duration::from_secs(10)
+            }),
+            (LANGFUSE_TIMEOUT, "0.25", |c| {
+                c.timeout() == Duration::from_millis(250)
+            }),
+            (LANGFUSE_DEBUG, "true", |c| c.debug()),
+            (LANGFUSE_TRACING_ENVIRONMENT, "production", |c| {
+                c.environment() == Some("production")
+            }),
+            (LANGFUSE_TRACING_ENVIRONMENT, "eu-west_2", |c| {
+                c.environment() == Some("eu-west_2")
+            }),
+            (LANGFUSE_TRACING_ENVIRONMENT, "x", |c| {
+                c.environment() == Some("x")
+            }),
+            (LANGFUSE_TRACING_ENVIRONMENT, "my-langfuse", |c| {
+                c.environment() == Some("my-langfuse")
+            }),
+            (
+                LANGFUSE_TRACING_ENVIRONMENT,
+                "abcdefghijabcdefghijabcdefghijabcdefghij",
+                |c| c.environment().map(str::len) == Some(40),
+            ),
+            (LANGFUSE_RELEASE, " v1.2.3 ", |c| {
+                c.release() == Some("v1.2.3")
+            }),
+            (
+                LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED,
+                "false",
+                |c| !c.io_capture_enabled(),
+            ),
+            (LANGFUSE_OTEL_TRACES_EXPORT_PATH, "/otel/v1/traces", |c| {
+                c.traces_export_path() == "/otel/v1/traces"
+                    && c.traces_url().as_str() == "https://cloud.langfuse.com/otel/v1/traces"
+            }),
+            (LANGFUSE_OTEL_COMPRESSION, "none", |c| {
+                c.compression() == Compression::None
+            }),
+            (LANGFUSE_OTEL_COMPRESSION, "None", |c| {
+                c.compression() == Compression::None
+            }),
+            (LANGFUSE_OTEL_COMPRESSION, "GZIP", |c| {
+                c.compression() == Compression::Gzip
+            }),
+            (OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "none", |c| {
+                c.compression() == Compression::None
+            }),
+            (OTEL_EXPORTER_OTLP_COMPRESSION, "none", |c| {
+                c.compression() == Compression::None
+            }),
+            (LANGFUSE_MAX_QUEUE_SIZE, "1", |c| c.max_queue_size() == 1),
+            (LANGFUSE_MAX_QUEUE_SIZE, "1000000", |c| {
+                c.max_queue_size() == 1_000_000
+            }),
+            (LANGFUSE_MAX_QUEUE_BYTES, "1024", |c| {
+                c.max_queue_bytes() == 1024
+            }),
+            (LANGFUSE_CAPTURE_MAX_BYTES, "64", |c| {
+                c.capture_max_bytes() == 64
+            }),
+            (LANGFUSE_EXPORTER, "console", |c| {
+                c.exporter() == ExporterKind::Console
+            }),
+            (LANGFUSE_EXPORTER, "NONE", |c| {
+                c.exporter() == ExporterKind::None
+            }),
+            (LANGFUSE_EXPORTER, "Otlp", |c| {
+                c.exporter() == ExporterKind::Otlp
+            }),
+            (LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES, "1024", |c| {
+                c.max_batch_bytes() == 1024
+            }),
+            (LANGFUSE_MAX_RETRIES, "0", |c| c.max_retries() == 0),
+            (LANGFUSE_MAX_RETRIES, "12", |c| c.max_retries() == 12),
+            (LANGFUSE_THREAD_BUFFER_SIZE, "16", |c| {
+                c.thread_buffer_size() == 16
+            }),
+            (OTEL_SDK_DISABLED, "true", |c| c.otel_sdk_disabled()),
+            (OTEL_SERVICE_NAME, " checkout ", |c| {
+                c.service_name() == "checkout"
+            }),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "http://collector:4318/custom",
+                |c| c.traces_url().as_str() == "http://collector:4318/custom",
+            ),
+            (OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318", |c| {
+                c.traces_url().as_str() == "http://collector:4318/v1/traces"
+            }),
+            (OTEL_EXPORTER_OTLP_TRACES_HEADERS, "api-key=abc", |c| {
+                c.otlp_headers()["api-key"] == "abc"
+            }),
+            (OTEL_EXPORTER_OTLP_HEADERS, "api-key=abc", |c| {
+                c.otlp_headers()["api-key"] == "abc"
+            }),
+        ];
+        for (var, value, check) in cases {
+            let config = ok(&[(var, value)]);
+            assert!(check(&config), "{var}={value:?} gave {config:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_environment_values_name_the_variable_and_value() {
+        let too_long = "a".repeat(41);
+        let cases: &[(&str, &str, &str)] = &[
+            (LANGFUSE_PUBLIC_KEY, "pk-lf-\u{1}", "printable ASCII"),
+            (LANGFUSE_PUBLIC_KEY, "pk-lf-é", "printable ASCII"),
+            (LANGFUSE_PUBLIC_KEY, "pk-lf 1", "without spaces"),
+            (LANGFUSE_PUBLIC_KEY, "pk-lf:1", "':'"),
+            (
+                LANGFUSE_BASE_URL,
+                "cloud.langfuse.com",
+                "http:// or https://",
+            ),
+            (
+                LANGFUSE_BASE_URL,
+                "ftp://example.com",
+                "http:// or https://",
+            ),
+            (LANGFUSE_BASE_URL, "https://example.com/?region=eu", "query"),
+            (LANGFUSE_BASE_URL, "https://example.com/#top", "fragment"),
+            (LANGFUSE_HOST, "not a url", "http:// or https://"),
+            (LANGFUSE_TRACING_ENABLED, "maybe", "expected true or false"),
+            (LANGFUSE_SAMPLE_RATE, "1.5", "between 0 and 1"),
+            (LANGFUSE_SAMPLE_RATE, "-0.1", "between 0 and 1"),
+            (LANGFUSE_SAMPLE_RATE, "NaN", "between 0 and 1"),
+            (LANGFUSE_SAMPLE_RATE, "inf", "between 0 and 1"),
+            (LANGFUSE_SAMPLE_RATE, "50%", "between 0 and 1"),
+            (LANGFUSE_FLUSH_AT, "0", ">= 1"),
+            (LANGFUSE_FLUSH_AT, "-1", ">= 1"),
+            (LANGFUSE_FLUSH_AT, "1.5", ">= 1"),
+            (LANGFUSE_FLUSH_AT, "lots", ">= 1"),
+            (LANGFUSE_FLUSH_INTERVAL, "0", "seconds greater than 0"),
+            (LANGFUSE_FLUSH_INTERVAL, "-1", "seconds greater than 0"),
+            (LANGFUSE_FLUSH_INTERVAL, "nan", "seconds greater than 0"),
+            (LANGFUSE_FLUSH_INTERVAL, "inf", "seconds greater than 0"),
+            (LANGFUSE_FLUSH_INTERVAL, "1e-12", "seconds greater than 0"),
+            (LANGFUSE_FLUSH_INTERVAL, "86401", "at most 86400"),
+            (LANGFUSE_FLUSH_INTERVAL, "5s", "seconds greater than 0"),
+            (LANGFUSE_TIMEOUT, "0", "seconds greater than 0"),
+            (LANGFUSE_TIMEOUT, "5000ms", "seconds greater than 0"),
+            (LANGFUSE_DEBUG, "2", "expected true or false"),
+            (LANGFUSE_TRACING_ENVIRONMENT, "Production", "uppercase"),
+            (LANGFUSE_TRACING_ENVIRONMENT, "prod env", "other than a-z"),
+            (LANGFUSE_TRACING_ENVIRONMENT, "prod!", "other than a-z"),
+            (LANGFUSE_TRACING_ENVIRONMENT, "langfuse", "reserved"),
+            (LANGFUSE_TRACING_ENVIRONMENT, "langfuse-prod", "reserved"),
+            (LANGFUSE_TRACING_ENVIRONMENT, &too_long, "longer than 40"),
+            (
+                LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED,
+                "nope",
+                "expected true or false",
+            ),
+            (
+                LANGFUSE_OTEL_TRACES_EXPORT_PATH,
+                "api/public/otel",
+                "starting with '/'",
+            ),
+            (
+                LANGFUSE_OTEL_TRACES_EXPORT_PATH,
+                "/traces?x=1",
+                "without '?'",
+            ),
+            (LANGFUSE_OTEL_TRACES_EXPORT_PATH, "/a b", "whitespace"),
+            (LANGFUSE_OTEL_COMPRESSION, "deflate", "gzip or none"),
+            (OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "br", "gzip or none"),
+            (OTEL_EXPORTER_OTLP_COMPRESSION, "zstd", "gzip or none"),
+            (LANGFUSE_MAX_QUEUE_SIZE, "0", ">= 1"),
+            (LANGFUSE_MAX_QUEUE_BYTES, "1023", ">= 1024"),
+            (LANGFUSE_CAPTURE_MAX_BYTES, "63", ">= 64"),
+            (LANGFUSE_EXPORTER, "stdout", "otlp, console or none"),
+            (LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES, "100", ">= 1024"),
+            (LANGFUSE_MAX_RETRIES, "-1", ">= 0"),
+            (LANGFUSE_MAX_RETRIES, "3.5", ">= 0"),
+            (LANGFUSE_THREAD_BUFFER_SIZE, "15", ">= 16"),
+            (OTEL_SDK_DISABLED, "disabled", "expected true or false"),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "collector:4318",
+                "http:// or https://",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "grpc://collector:4317",
+                "http:// or https://",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "http://collector/v1/traces#x",
+                "fragment",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_ENDPOINT,
+                "http://collector:4318?tenant=a",
+                "query",
+            ),
+        ];
+        for &(var, value, reason_part) in cases {
+            let error = from_vars(&[(var, value)]).expect_err(&format!("{var}={value:?}"));
+            let ConfigError::InvalidEnv {
+                var: error_var,
+                value: error_value,
+                reason,
+            } = &error
+            else {
+                panic!("{var}={value:?} gave {error:?}");
+            };
+            assert_eq!((*error_var, error_value.as_str()), (var, value));
+            assert!(reason.contains(reason_part), "{var}={value:?}: {reason}");
+            let message = error.to_string();
+            assert!(
+                message.starts_with(&format!("invalid {var}={value:?}: ")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_message_format() {
+        let error = from_vars(&[(LANGFUSE_SAMPLE_RATE, "1.5")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"invalid LANGFUSE_SAMPLE_RATE="1.5": expected a number between 0 and 1"#
+        );
+        // The raw value is shown, whitespace included, so that a stray character is visible.
+        let error = from_vars(&[(LANGFUSE_FLUSH_AT, " 12x\n")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"invalid LANGFUSE_FLUSH_AT=" 12x\n": expected a whole number >= 1"#
+        );
+        let error = Config::builder()
+            .ignore_environment()
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"invalid builder setting timeout="0ns": expected a number of seconds greater than 0 and at most 86400, such as 5 or 0.5"#
+        );
+    }
+
+    #[test]
+    fn booleans_accept_common_spellings() {
+        type Get = fn(&Config) -> bool;
+        let vars: &[(&str, Get)] = &[
+            (LANGFUSE_TRACING_ENABLED, Config::tracing_enabled),
+            (LANGFUSE_DEBUG, Config::debug),
+            (
+                LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED,
+                Config::io_capture_enabled,
+            ),
+            (OTEL_SDK_DISABLED, Config::otel_sdk_disabled),
+        ];
+        let spellings = [
+            ("true", true),
+            ("TRUE", true),
+            (" True\n", true),
+            ("1", true),
+            ("yes", true),
+            ("YES", true),
+            ("on", true),
+            ("false", false),
+            ("False", false),
+            ("0", false),
+            ("no", false),
+            ("off", false),
+            ("OFF", false),
+        ];
+        for (var, get) in vars {
+            for (spelling, expected) in spellings {
+                let config = ok(&[(var, spelling)]);
+                assert_eq!(get(&config), expected, "{var}={spelling:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let defaults = format!("{:?}", no_vars());
+        for var in ALL_VARS.iter().chain(RELEASE_FALLBACKS.iter()) {
+            for blank in ["", "   ", "\n"] {
+                let config = ok(&[(var, blank)]);
+                assert_eq!(format!("{config:?}"), defaults, "{var}={blank:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn ignore_environment_reads_nothing() {
+        let vars: Vec<(&str, &str)> = ALL_VARS
+            .iter()
+            .chain(RELEASE_FALLBACKS.iter())
+            .map(|&var| (var, "not valid for anything"))
+            .collect();
+        let config = build_in(Config::builder().ignore_environment(), &vars).unwrap();
+        assert_eq!(format!("{config:?}"), format!("{:?}", no_vars()));
+    }
+
+    #[test]
+    fn builder_values_win_over_the_environment() {
+        let vars = [
+            (LANGFUSE_PUBLIC_KEY, "pk-lf-env"),
+            (LANGFUSE_SECRET_KEY, "sk-lf-env"),
+            (LANGFUSE_BASE_URL, "https://env.example.com"),
+            (LANGFUSE_TRACING_ENABLED, "false"),
+            (LANGFUSE_SAMPLE_RATE, "0.1"),
+            (LANGFUSE_FLUSH_AT, "10"),
+            (LANGFUSE_FLUSH_INTERVAL, "10"),
+            (LANGFUSE_TIMEOUT, "10"),
+            (LANGFUSE_DEBUG, "false"),
+            (LANGFUSE_TRACING_ENVIRONMENT, "env"),
+            (LANGFUSE_RELEASE, "env"),
+            (LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED, "false"),
+            (LANGFUSE_OTEL_TRACES_EXPORT_PATH, "/env"),
+            (LANGFUSE_OTEL_COMPRESSION, "none"),
+            (LANGFUSE_MAX_QUEUE_SIZE, "10"),
+            (LANGFUSE_MAX_QUEUE_BYTES, "10000"),
+            (LANGFUSE_CAPTURE_MAX_BYTES, "1000"),
+            (LANGFUSE_EXPORTER, "none"),
+            (LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES, "10000"),
+            (LANGFUSE_MAX_RETRIES, "10"),
+            (LANGFUSE_THREAD_BUFFER_SIZE, "100"),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "http://env:4318/v1/traces",
+            ),
+            (OTEL_EXPORTER_OTLP_TRACES_HEADERS, "x-env=1"),
+            (OTEL_SERVICE_NAME, "env"),
+        ];
+        let builder = Config::builder()
+            .public_key("pk-lf-code")
+            .secret_key("sk-lf-code")
+            .base_url("https://code.example.com")
+            .tracing_enabled(true)
+            .sample_rate(0.5)
+            .flush_at(20)
+            .flush_interval(Duration::from_secs(20))
+            .timeout(Duration::from_secs(20))
+            .debug(true)
+            .environment("code")
+            .release("code")
+            .io_capture_enabled(true)
+            .traces_export_path("/code")
+            .compression(Compression::Gzip)
+            .max_queue_size(20)
+            .max_queue_bytes(20_000)
+            .capture_max_bytes(2000)
+            .exporter(ExporterKind::Console)
+            .max_batch_bytes(20_000)
+            .max_retries(20)
+            .thread_buffer_size(200)
+            .otlp_traces_endpoint("http://code:4318/v1/traces")
+            .otlp_header("x-code", "2")
+            .service_name("code");
+        let config = build_in(builder, &vars).unwrap();
+        assert_eq!(config.public_key(), Some("pk-lf-code"));
+        assert_eq!(config.secret_key(), Some("sk-lf-code"));
+        assert_eq!(config.base_url(), "https://code.example.com");
+        assert!(config.tracing_enabled());
+        assert_eq!(config.sample_rate(), 0.5);
+        assert_eq!(config.flush_at(), 20);
+        assert_eq!(config.flush_interval(), Duration::from_secs(20));
+        assert_eq!(config.timeout(), Duration::from_secs(20));
+        assert!(config.debug());
+        assert_eq!(config.environment(), Some("code"));
+        assert_eq!(config.release(), Some("code"));
+        assert!(config.io_capture_enabled());
+        assert_eq!(config.traces_export_path(), "/code");
+        assert_eq!(config.compression(), Compression::Gzip);
+        assert_eq!(config.max_queue_size(), 20);
+        assert_eq!(config.max_queue_bytes(), 20_000);
+        assert_eq!(config.capture_max_bytes(), 2000);
+        assert_eq!(config.exporter(), ExporterKind::Console);
+        assert_eq!(config.max_batch_bytes(), 20_000);
+        assert_eq!(config.max_retries(), 20);
+        assert_eq!(config.thread_buffer_size(), 200);
+        assert_eq!(config.traces_url().as_str(), "http://code:4318/v1/traces");
+        assert!(config.otlp_headers().contains_key("x-code"));
+        assert!(!config.otlp_headers().contains_key("x-env"));
+        assert_eq!(config.service_name(), "code");
+    }
+
+    #[test]
+    fn environment_fills_what_the_builder_leaves_unset() {
+        let vars = [(LANGFUSE_FLUSH_AT, "10"), (LANGFUSE_TIMEOUT, "7")];
+        let config = build_in(Config::builder().flush_at(20), &vars).unwrap();
+        assert_eq!(config.flush_at(), 20);
+        assert_eq!(config.timeout(), Duration::from_secs(7));
+        assert_eq!(config.flush_interval(), DEFAULT_FLUSH_INTERVAL);
+    }
+
+    #[test]
+    fn builder_values_are_validated_like_the_environment() {
+        type Set = fn(ConfigBuilder) -> ConfigBuilder;
+        let cases: &[(Set, &str, &str, &str)] = &[
+            (
+                |b| b.sample_rate(1.5),
+                "sample_rate",
+                "1.5",
+                "between 0 and 1",
+            ),
+            (
+                |b| b.sample_rate(-0.5),
+                "sample_rate",
+                "-0.5",
+                "between 0 and 1",
+            ),
+            (
+                |b| b.sample_rate(f64::NAN),
+                "sample_rate",
+                "NaN",
+                "between 0 and 1",
+            ),
+            (|b| b.flush_at(0), "flush_at", "0", ">= 1"),
+            (
+                |b| b.flush_interval(Duration::ZERO),
+                "flush_interval",
+                "0ns",
+                "greater than 0",
+            ),
+            (
+                |b| b.flush_interval(Duration::from_secs(86_401)),
+                "flush_interval",
+                "86401s",
+                "at most 86400",
+            ),
+            (
+                |b| b.timeout(Duration::ZERO),
+                "timeout",
+                "0ns",
+                "greater than 0",
+            ),
+            (
+                |b| b.environment("Prod"),
+                "environment",
+                "Prod",
+                "uppercase",
+            ),
+            (|b| b.environment(""), "environment", "", "empty"),
+            (
+                |b| b.environment("langfuse-x"),
+                "environment",
+                "langfuse-x",
+                "reserved",
+            ),
+            (|b| b.release(""), "release", "", "must not be empty"),
+            (|b| b.release("  "), "release", "  ", "must not be empty"),
+            (
+                |b| b.traces_export_path("v1/traces"),
+                "traces_export_path",
+                "v1/traces",
+                "'/'",
+            ),
+            (|b| b.max_queue_size(0), "max_queue_size", "0", ">= 1"),
+            (
+                |b| b.max_queue_bytes(1023),
+                "max_queue_bytes",
+                "1023",
+                ">= 1024",
+            ),
+            (
+                |b| b.capture_max_bytes(63),
+                "capture_max_bytes",
+                "63",
+                ">= 64",
+            ),
+            (
+                |b| b.max_batch_bytes(1023),
+                "max_batch_bytes",
+                "1023",
+                ">= 1024",
+            ),
+            (
+                |b| b.thread_buffer_size(15),
+                "thread_buffer_size",
+                "15",
+                ">= 16",
+            ),
+            (
+                |b| b.base_url("localhost:3000"),
+                "base_url",
+                "localhost:3000",
+                "http://",
+            ),
+            (|b| b.base_url(""), "base_url", "", "http://"),
+            (
+                |b| b.host("ftp://example.com"),
+                "host",
+                "ftp://example.com",
+                "http://",
+            ),
+            (
+                |b| b.otlp_traces_endpoint("unix:///tmp/otel.sock"),
+                "otlp_traces_endpoint",
+                "unix:///tmp/otel.sock",
+                "http://",
+            ),
+            (
+                |b| b.service_name(""),
+                "service_name",
+                "",
+                "must not be empty",
+            ),
+            (
+                |b| b.public_key("pk-lf-\u{1}"),
+                "public_key",
+                "pk-lf-\u{1}",
+                "printable ASCII",
+            ),
+        ];
+        for &(set, setting, value, reason_part) in cases {
+            let error = set(Config::builder().ignore_environment())
+                .build()
+                .expect_err(setting);
+            let ConfigError::InvalidSetting {
+                setting: error_setting,
+                value: error_value,
+                reason,
+            } = &error
+            else {
+                panic!("{setting}: {error:?}");
+            };
+            assert_eq!((*error_setting, error_value.as_str()), (setting, value));
+            assert!(reason.contains(reason_part), "{setting}: {reason}");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("invalid builder setting {setting}={value:?}: ")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_builder_keys_fall_through_to_the_environment() {
+        let vars = [
+            (LANGFUSE_PUBLIC_KEY, "pk-lf-env"),
+            (LANGFUSE_SECRET_KEY, "sk-lf-env"),
+        ];
+        let config = build_in(Config::builder().public_key(" ").secret_key(""), &vars).unwrap();
+        assert_eq!(config.public_key(), Some("pk-lf-env"));
+        assert_eq!(config.secret_key(), Some("sk-lf-env"));
+    }
+
+    #[test]
+    fn base_url_precedence() {
+        let (a, b, c, d) = (
+            "https://a.example.com",
+            "https://b.example.com",
+            "https://c.example.com",
+            "https://d.example.com",
+        );
+        // (builder base_url, LANGFUSE_BASE_URL, builder host, LANGFUSE_HOST) -> base URL
+        let cases = [
+            (Some(a), Some(b), Some(c), Some(d), a),
+            (None, Some(b), Some(c), Some(d), b),
+            (None, None, Some(c), Some(d), c),
+            (None, None, None, Some(d), d),
+            (None, None, None, None, DEFAULT_BASE_URL),
+            // A lower-precedence value is not even read, so it cannot fail the build.
+            (None, Some(b), None, Some("not a url"), b),
+        ];
+        for (builder_base_url, env_base_url, builder_host, env_host, expected) in cases {
+            let mut builder = Config::builder();
+            if let Some(url) = builder_base_url {
+                builder = builder.base_url(url);
+            }
+            if let Some(url) = builder_host {
+                builder = builder.host(url);
+            }
+            let mut vars = Vec::new();
+            if let Some(url) = env_base_url {
+                vars.push((LANGFUSE_BASE_URL, url));
+            }
+            if let Some(url) = env_host {
+                vars.push((LANGFUSE_HOST, url));
+            }
+            let config = build_in(builder, &vars).unwrap();
+            assert_eq!(config.base_url(), expected);
+        }
+    }
+
+    #[test]
+    fn release_falls_back_to_ci_variables_in_order() {
+        for (index, expected) in RELEASE_FALLBACKS.iter().enumerate() {
+            // This variable and every later one are set: the first wins.
+            let vars: Vec<(&str, String)> = RELEASE_FALLBACKS[index..]
+                .iter()
+                .map(|&var| (var, format!("sha-{var}")))
+                .collect();
+            let config = ok(&vars);
+            assert_eq!(config.release(), Some(format!("sha-{expected}").as_str()));
+        }
+        let config = ok(&[(LANGFUSE_RELEASE, "v1"), (RELEASE_FALLBACKS[0], "sha")]);
+        assert_eq!(config.release(), Some("v1"));
+        let config = build_in(Config::builder().release("v2"), &[(LANGFUSE_RELEASE, "v1")]);
+        assert_eq!(config.unwrap().release(), Some("v2"));
+    }
+
+    #[test]
+    fn compression_falls_back_in_order() {
+        // (LANGFUSE_OTEL_COMPRESSION, OTEL_..._TRACES_COMPRESSION, OTEL_..._COMPRESSION) -> result
+        let cases = [
+            (Some("none"), Some("gzip"), Some("gzip"), Compression::None),
+            (Some("gzip"), Some("none"), Some("none"), Compression::Gzip),
+            (None, Some("none"), Some("gzip"), Compression::None),
+            (None, Some("gzip"), Some("none"), Compression::Gzip),
+            (None, None, Some("none"), Compression::None),
+            (None, None, None, Compression::Gzip),
+            // Lower-precedence values are not read.
+            (Some("none"), Some("br"), Some("lz4"), Compression::None),
+        ];
+        for (langfuse, traces, general, expected) in cases {
+            let vars: Vec<(&str, &str)> = [
+                (LANGFUSE_OTEL_COMPRESSION, langfuse),
+                (OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, traces),
+                (OTEL_EXPORTER_OTLP_COMPRESSION, general),
+            ]
+            .into_iter()
+            .filter_map(|(var, value)| value.map(|value| (var, value)))
+            .collect();
+            assert_eq!(ok(&vars).compression(), expected, "{vars:?}");
+        }
+        // The error names the variable actually read.
+        let error = from_vars(&[
+            (OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "br"),
+            (OTEL_EXPORTER_OTLP_COMPRESSION, "gzip"),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            error,
+            ConfigError::InvalidEnv {
+                var: OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+                ..
+            }
+        ));
+        let builder = Config::builder().compression(Compression::Gzip);
+        let config = build_in(builder, &[(LANGFUSE_OTEL_COMPRESSION, "none")]).unwrap();
+        assert_eq!(config.compression(), Compression::Gzip);
+    }
+
+    #[test]
+    fn otlp_endpoint_forms() {
+        let traces = OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+        let base = OTEL_EXPORTER_OTLP_ENDPOINT;
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            // The per-signal variable is used as is.
+            (
+                &[(traces, "http://collector:4318/custom/path")],
+                "http://collector:4318/custom/path",
+            ),
+            (
+                &[(traces, "https://otel.example.com/v1/traces?tenant=a")],
+                "https://otel.example.com/v1/traces?tenant=a",
+            ),
+            // The general one gets /v1/traces appended to its path.
+            (
+                &[(base, "http://collector:4318")],
+                "http://collector:4318/v1/traces",
+            ),
+            (
+                &[(base, "http://collector:4318/")],
+                "http://collector:4318/v1/traces",
+            ),
+            (
+                &[(base, "https://otel.example.com/prefix/")],
+                "https://otel.example.com/prefix/v1/traces",
+            ),
+            // The per-signal variable wins.
+            (
+                &[
+                    (traces, "http://traces:4318/v1/traces"),
+                    (base, "http://general:4318"),
+                ],
+                "http://traces:4318/v1/traces",
+            ),
+        ];
+        for &(vars, expected) in cases {
+            let config = ok(vars);
+            assert_eq!(
+                config.otlp_traces_endpoint().map(Url::as_str),
+                Some(expected),
+                "{vars:?}"
+            );
+            assert_eq!(config.traces_url().as_str(), expected);
+            // Scores always go to Langfuse.
+            assert_eq!(
+                config.scores_url().as_str(),
+                "https://cloud.langfuse.com/api/public/scores"
+            );
+        }
+        let builder = Config::builder().otlp_traces_endpoint("http://code:4318/v1/traces");
+        let config = build_in(builder, &[(traces, "http://env:4318/v1/traces")]).unwrap();
+        assert_eq!(config.traces_url().as_str(), "http://code:4318/v1/traces");
+    }
+
+    #[test]
+    fn url_credentials_are_rejected_and_never_shown() {
+        let cases = [
+            (
+                LANGFUSE_BASE_URL,
+                "https://user:hunter2@example.com/x",
+                "https://<redacted>@example.com/x",
+            ),
+            (
+                LANGFUSE_HOST,
+                "https://hunter2@example.com",
+                "https://<redacted>@example.com",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "http://user:hunter2@collector:4318/v1/traces",
+                "http://<redacted>@collector:4318/v1/traces",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_ENDPOINT,
+                "http://user:hunter2@collector:4318",
+                "http://<redacted>@collector:4318",
+            ),
+            // Unparseable, and still hidden.
+            (
+                LANGFUSE_BASE_URL,
+                "https://user:hunter2@exa mple.com",
+                "https://<redacted>@exa mple.com",
+            ),
+            // A '/' in the password ends the authority early for a URL parser; not for us.
+            (
+                LANGFUSE_BASE_URL,
+                "https://user:hun/ter2@example.com",
+                "https://<redacted>@example.com",
+            ),
+        ];
+        for (var, value, shown) in cases {
+            let error = from_vars(&[(var, value)]).unwrap_err();
+            let ConfigError::InvalidEnv {
+                var: error_var,
+                value: error_value,
+                ..
+            } = &error
+            else {
+                panic!("{error:?}");
+            };
+            assert_eq!((*error_var, error_value.as_str()), (var, shown));
+            let message = error.to_string();
+            assert!(
+                !message.contains("hunter2") && !message.contains("ter2"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn otlp_headers_parse_the_w3c_format() {
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("api-key=abc", &[("api-key", "abc")]),
+            (
+                " api-key = abc , x-tenant=t1 ",
+                &[("api-key", "abc"), ("x-tenant", "t1")],
+            ),
+            (
+                "Authorization=Basic%20dXNlcjpwYXNz",
+                &[("authorization", "Basic dXNlcjpwYXNz")],
+            ),
+            ("k=a%3Db%2Cc", &[("k", "a=b,c")]),
+            // Only the first '=' separates: base64 padding survives.
+            ("k=dG9rZW4=", &[("k", "dG9rZW4=")]),
+            ("k=", &[("k", "")]),
+            // A repeated name keeps the last value.
+            ("k=1,k=2", &[("k", "2")]),
+            // Invalid percent sequences are kept as they are.
+            ("k=100%", &[("k", "100%")]),
+        ];
+        for &(raw, expected) in cases {
+            let config = ok(&[(OTEL_EXPORTER_OTLP_HEADERS, raw)]);
+            let headers = config.otlp_headers();
+            assert_eq!(headers.len(), expected.len(), "{raw:?}");
+            for &(name, value) in expected {
+                assert_eq!(headers[name], value, "{raw:?}");
+                assert!(headers[name].is_sensitive());
+            }
+        }
+    }
+
+    #[test]
+    fn otlp_header_precedence() {
+        let config = ok(&[
+            (OTEL_EXPORTER_OTLP_TRACES_HEADERS, "x-traces=1"),
+            (OTEL_EXPORTER_OTLP_HEADERS, "x-general=1"),
+        ]);
+        assert!(config.otlp_headers().contains_key("x-traces"));
+        assert!(!config.otlp_headers().contains_key("x-general"));
+        // Builder headers replace the environment's, which is then not even parsed.
+        let builder = Config::builder().otlp_header("x-code", "1");
+        let config = build_in(builder, &[(OTEL_EXPORTER_OTLP_HEADERS, "malformed")]).unwrap();
+        assert_eq!(config.otlp_headers().len(), 1);
+        assert!(config.otlp_headers().contains_key("x-code"));
+    }
+
+    #[test]
+    fn malformed_otlp_headers_never_show_values() {
+        let cases = [
+            ("api-key=s3cr3t,broken", "entry 2 has no '='"),
+            ("api-key=s3cr3t,", "entry 2 is empty"),
+            ("api-key=s3cr3t,,x=1", "entry 2 is empty"),
+            ("=s3cr3t", "entry 1 has an empty name"),
+            ("bad name=s3cr3t", "entry 1 has an invalid HTTP header name"),
+            ("Authorization: Bearer s3cr3t", "entry 1 has no '='"),
+            (
+                "Authorization: Bearer s3cr3t=",
+                "entry 1 has an invalid HTTP header name",
+            ),
+            (
+                "api-key=s3cr3t%0Aevil",
+                "entry 1 (api-key) has an invalid HTTP header value",
+            ),
+        ];
+        for var in [
+            OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+            OTEL_EXPORTER_OTLP_HEADERS,
+        ] {
+            for (raw, reason_part) in cases {
+                let error = from_vars(&[(var, raw)]).unwrap_err();
+                let ConfigError::InvalidHeader { origin, reason } = &error else {
+                    panic!("{raw:?} gave {error:?}");
+                };
+                assert_eq!(*origin, var);
+                assert!(reason.contains(reason_part), "{raw:?}: {reason}");
+                let message = error.to_string();
+                assert!(
+                    message.starts_with(&format!("invalid {var}: ")),
+                    "{message}"
+                );
+                assert!(!message.contains("s3cr3t"), "{message}");
+                assert!(!format!("{error:?}").contains("s3cr3t"));
+            }
+        }
+    }
+
+    #[test]
+    fn builder_headers_are_validated_without_showing_values() {
+        let config = builder_ok(
+            Config::builder()
+                .header("X-Team", "search")
+                .header("x-team", "ranking"),
+        );
+        assert_eq!(config.additional_headers().len(), 1);
+        assert_eq!(config.additional_headers()["x-team"], "ranking");
+        assert!(config.additional_headers()["x-team"].is_sensitive());
+
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "header",
+                "bad name",
+                "s3cr3t",
+                "header 1 (in the order given) has an invalid HTTP header name",
+            ),
+            (
+                "header",
+                "x-key",
+                "s3cr3t\nevil",
+                "(x-key) has an invalid HTTP header value",
+            ),
+            (
+                "otlp_header",
+                "",
+                "s3cr3t",
+                "has an invalid HTTP header name",
+            ),
+        ];
+        for &(origin, name, value, reason) in cases {
+            let builder = Config::builder().ignore_environment();
+            let builder = if origin == "header" {
+                builder.header(name, value)
+            } else {
+                builder.otlp_header(name, value)
+            };
+            let error = builder.build().unwrap_err();
+            let message = error.to_string();
+            assert!(matches!(error, ConfigError::InvalidHeader { origin: o, .. } if o == origin));
+            assert!(message.contains(reason), "{message}");
+            assert!(!message.contains("s3cr3t"), "{message}");
+        }
+    }
+
+    #[test]
+    fn disabled_reasons() {
+        use DisabledReason::*;
+        let missing = |public_key_missing, secret_key_missing| {
+            Some(MissingKeys {
+                public_key_missing,
+                secret_key_missing,
+            })
+        };
+        type Set = fn(ConfigBuilder) -> ConfigBuilder;
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[(Set, Vars, Option<DisabledReason>)] = &[
+            (|b| b.public_key("pk-lf-1").secret_key("sk-lf-1"), &[], None),
+            (|b| b, &[], missing(true, true)),
+            (|b| b.public_key("pk-lf-1"), &[], missing(false, true)),
+            (|b| b.secret_key("sk-lf-1"), &[], missing(true, false)),
+            (
+                |b| b,
+                &[
+                    (LANGFUSE_PUBLIC_KEY, "pk-lf-1"),
+                    (LANGFUSE_SECRET_KEY, "sk-lf-1"),
+                ],
+                None,
+            ),
+            (
+                |b| b.public_key("pk-lf-1").secret_key("sk-lf-1"),
+                &[(LANGFUSE_TRACING_ENABLED, "false")],
+                Some(TracingDisabled),
+            ),
+            // Tracing disabled is reported before missing keys.
+            (
+                |b| b,
+                &[(LANGFUSE_TRACING_ENABLED, "false")],
+                Some(TracingDisabled),
+            ),
+            (
+                |b| b.public_key("pk-lf-1").secret_key("sk-lf-1"),
+                &[(OTEL_SDK_DISABLED, "true")],
+                Some(OtelSdkDisabled),
+            ),
+            // OTEL_SDK_DISABLED is a kill switch the builder cannot override...
+            (
+                |b| {
+                    b.tracing_enabled(true)
+                        .public_key("pk-lf-1")
+                        .secret_key("sk-lf-1")
+                },
+                &[(OTEL_SDK_DISABLED, "true")],
+                Some(OtelSdkDisabled),
+            ),
+            // ...while LANGFUSE_TRACING_ENABLED is an ordinary setting.
+            (
+                |b| {
+                    b.tracing_enabled(true)
+                        .public_key("pk-lf-1")
+                        .secret_key("sk-lf-1")
+                },
+                &[(LANGFUSE_TRACING_ENABLED, "false")],
+                None,
+            ),
+            (
+                |b| {
+                    b.tracing_enabled(false)
+                        .public_key("pk-lf-1")
+                        .secret_key("sk-lf-1")
+                },
+                &[],
+                Some(TracingDisabled),
+            ),
+            // Keys are needed only to send to Langfuse.
+            (|b| b.exporter(ExporterKind::Console), &[], None),
+            (|b| b.exporter(ExporterKind::None), &[], None),
+            (
+                |b| b,
+                &[(OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318")],
+                None,
+            ),
+            (
+                |b| b.otlp_traces_endpoint("http://collector:4318/v1/traces"),
+                &[],
+                None,
+            ),
+        ];
+        for (index, &(set, vars, expected)) in cases.iter().enumerate() {
+            let config = build_in(set(Config::builder()), vars).unwrap();
+            assert_eq!(config.disabled_reason(), expected, "case {index}: {vars:?}");
+        }
+    }
+
+    #[test]
+    fn disabled_reasons_read_well() {
+        let cases = [
+            (
+                DisabledReason::TracingDisabled,
+                "tracing is disabled (LANGFUSE_TRACING_ENABLED)",
+            ),
+            (DisabledReason::OtelSdkDisabled, "OTEL_SDK_DISABLED is true"),
+            (
+                DisabledReason::MissingKeys {
+                    public_key_missing: true,
+                    secret_key_missing: true,
+                },
+                "LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are not set",
+            ),
+            (
+                DisabledReason::MissingKeys {
+                    public_key_missing: true,
+                    secret_key_missing: false,
+                },
+                "LANGFUSE_PUBLIC_KEY is not set",
+            ),
+            (
+                DisabledReason::MissingKeys {
+                    public_key_missing: false,
+                    secret_key_missing: true,
+                },
+                "LANGFUSE_SECRET_KEY is not set",
+            ),
+        ];
+        for (reason, message) in cases {
+            assert_eq!(reason.to_string(), message);
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let builder = Config::builder()
+            .ignore_environment()
+            .public_key("pk-lf-public")
+            .secret_key("sk-lf-TOPSECRET")
+            .header("x-api-key", "HEADERSECRET")
+            .otlp_header("authorization", "Bearer OTLPSECRET");
+        let builder_debug = format!("{builder:?}");
+        let config = builder.build().unwrap();
+        let config_debug = format!("{config:?}");
+        let pretty_debug = format!("{config:#?}");
+        for shown in [&builder_debug, &config_debug, &pretty_debug] {
+            for secret in ["TOPSECRET", "HEADERSECRET", "OTLPSECRET"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+        assert!(
+            config_debug.contains(r#"secret_key: Some("<redacted>")"#),
+            "{config_debug}"
+        );
+        assert!(
+            config_debug.contains(r#""x-api-key": "<redacted>""#),
+            "{config_debug}"
+        );
+        assert!(
+            config_debug.contains(r#""authorization": "<redacted>""#),
+            "{config_debug}"
+        );
+        assert!(
+            config_debug.contains("pk-lf-public"),
+            "the public key is not secret"
+        );
+        assert!(
+            builder_debug.contains(r#"secret_key: Some("<redacted>")"#),
+            "{builder_debug}"
+        );
+        // The header maps themselves hide their values too.
+        assert!(!format!("{:?}", config.otlp_headers()).contains("OTLPSECRET"));
+        assert!(!format!("{:?}", config.additional_headers()).contains("HEADERSECRET"));
+    }
+
+    #[test]
+    fn swapped_keys_are_refused_without_showing_them() {
+        let cases = [
+            (LANGFUSE_PUBLIC_KEY, "sk-lf-TOPSECRET", "secret key"),
+            (LANGFUSE_SECRET_KEY, "pk-lf-swapped", "public key"),
+        ];
+        for (var, value, reason_part) in cases {
+            let error = from_vars(&[(var, value)]).unwrap_err();
+            let ConfigError::InvalidEnv {
+                var: error_var,
+                value: shown,
+                reason,
+            } = &error
+            else {
+                panic!("{error:?}");
+            };
+            assert_eq!((*error_var, shown.as_str()), (var, "<redacted>"));
+            assert!(
+                reason.contains(reason_part) && reason.contains("swapped"),
+                "{reason}"
+            );
+            assert!(!error.to_string().contains(value), "{error}");
+        }
+        let error = Config::builder()
+            .ignore_environment()
+            .public_key("sk-lf-TOPSECRET")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::InvalidSetting { setting: "public_key", value, .. } if value == "<redacted>")
+        );
+        assert!(!error.to_string().contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn insecure_remote_means_clear_text_to_another_machine() {
+        let cases = [
+            ("https://cloud.langfuse.com", false),
+            ("https://10.0.0.5", false),
+            ("http://localhost:3000", false),
+            ("http://LOCALHOST", false),
+            ("http://localhost.:3000", false),
+            ("http://langfuse.localhost", false),
+            ("http://127.0.0.1:3000", false),
+            ("http://127.8.9.10", false),
+            ("http://[::1]:3000", false),
+            ("http://[::ffff:127.0.0.1]", false),
+            ("http://langfuse.internal:3000", true),
+            ("http://10.0.0.5:3000", true),
+            ("http://localhost.example.com", true),
+            ("http://[2001:db8::1]", true),
+        ];
+        for (base_url, expected) in cases {
+            let config = builder_ok(Config::builder().base_url(base_url));
+            assert_eq!(config.is_insecure_remote(), expected, "{base_url}");
+        }
+    }
+
+    #[test]
+    fn service_name_sources() {
+        assert_eq!(ok(&[(OTEL_SERVICE_NAME, "api")]).service_name(), "api");
+        let builder = Config::builder().service_name("code");
+        let config = build_in(builder, &[(OTEL_SERVICE_NAME, "env")]).unwrap();
+        assert_eq!(config.service_name(), "code");
+    }
+
+    #[test]
+    fn config_is_cheap_to_share() {
+        fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+        assert_send_sync_clone::<Config>();
+        assert_send_sync_clone::<ConfigBuilder>();
+        assert_send_sync_clone::<ConfigError>();
+        let config = builder_ok(keys());
+        assert_eq!(format!("{:?}", config.clone()), format!("{config:?}"));
+    }
+}
