@@ -29,7 +29,7 @@
 //! | `LANGFUSE_MAX_QUEUE_SIZE` | `200000` | Observations held for export; beyond it new observations are dropped and counted. | yes (default 2048 there) |
 //! | `LANGFUSE_MAX_QUEUE_BYTES` | `67108864` (64 MiB) | Captured bytes (inputs, outputs, metadata) held for export; at least 1024. | **ours** |
 //! | `LANGFUSE_CAPTURE_MAX_BYTES` | `32768` (32 KiB) | Byte budget of one captured field; serialization stops there and the field is marked truncated. At least 64. | **ours** |
-//! | `LANGFUSE_EXPORTER` | `otlp` | `otlp` (send to Langfuse or a collector), `console` (print spans through `tracing`), `none` (record, then discard). | **ours** |
+//! | `LANGFUSE_EXPORTER` | `otlp` | `otlp` (send to Langfuse or a collector), `console` (write spans in readable form, for local development), `none` (record, then discard). | **ours** |
 //! | `LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES` | `4194304` (4 MiB) | Uncompressed request size at which a batch is cut; at least 1024. | **ours** (same name, different meaning: Python drops a request above it, default 64 MiB) |
 //! | `LANGFUSE_MAX_RETRIES` | `5` | Retries of one export after the first attempt. | **ours** (Python v2 only) |
 //! | `LANGFUSE_THREAD_BUFFER_SIZE` | `1024` | Observations a thread buffers before handing them to the queue; at least 16. | **ours** |
@@ -53,6 +53,13 @@
 //!   an error (the Python SDK silently treats most unknown values as `true`).
 //! - A value that is not valid Unicode is read lossily, and so fails validation visibly instead of
 //!   being ignored.
+//!
+//! OpenTelemetry endpoint: when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans go there instead of Langfuse, without the Langfuse
+//! keys, and the collector is expected to forward them (scores still go to Langfuse). Platforms
+//! that set `OTEL_EXPORTER_OTLP_ENDPOINT` for their own tracing, such as the OpenTelemetry
+//! Operator's injection, therefore redirect Langfuse spans too;
+//! [`ConfigBuilder::ignore_otlp_endpoint_env`] keeps them going to Langfuse.
 //!
 //! Precedence: a builder value wins over the environment, which wins over the default. For the
 //! server URL the order is the Python SDK's: [`ConfigBuilder::base_url`], `LANGFUSE_BASE_URL`,
@@ -261,7 +268,7 @@ pub enum ExporterKind {
     /// OTLP/HTTP to Langfuse, or to the OpenTelemetry endpoint when one is configured. The default.
     #[default]
     Otlp,
-    /// Print every span through `tracing` (target `langfuse`); for local development.
+    /// Write every span in readable form instead of sending it; for local development.
     Console,
     /// Record and discard; for benchmarks and tests.
     None,
@@ -324,7 +331,9 @@ pub enum DisabledReason {
 impl fmt::Display for DisabledReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::TracingDisabled => f.write_str("tracing is disabled (LANGFUSE_TRACING_ENABLED)"),
+            Self::TracingDisabled => f.write_str(
+                "tracing is disabled (LANGFUSE_TRACING_ENABLED or tracing_enabled(false))",
+            ),
             Self::OtelSdkDisabled => f.write_str("OTEL_SDK_DISABLED is true"),
             Self::MissingKeys {
                 public_key_missing: true,
@@ -930,6 +939,7 @@ impl fmt::Debug for Secret {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ConfigBuilder {
     ignore_environment: bool,
+    ignore_otlp_endpoint_env: bool,
     public_key: Option<String>,
     secret_key: Option<Secret>,
     base_url: Option<String>,
@@ -971,6 +981,24 @@ impl ConfigBuilder {
     /// ```
     pub fn ignore_environment(mut self) -> Self {
         self.ignore_environment = true;
+        self
+    }
+
+    /// Reads neither `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and `OTEL_EXPORTER_OTLP_ENDPOINT` nor
+    /// the OTLP header variables, so that spans go to Langfuse even where the platform sets them
+    /// for its own tracing. The rest of the environment is still read, and
+    /// [`otlp_traces_endpoint`](Self::otlp_traces_endpoint) still applies.
+    ///
+    /// ```
+    /// use langfuse_core::Config;
+    ///
+    /// // Even if OTEL_EXPORTER_OTLP_ENDPOINT points at the platform's collector:
+    /// if let Ok(config) = Config::builder().ignore_otlp_endpoint_env().build() {
+    ///     assert!(config.otlp_traces_endpoint().is_none());
+    /// }
+    /// ```
+    pub fn ignore_otlp_endpoint_env(mut self) -> Self {
+        self.ignore_otlp_endpoint_env = true;
         self
     }
 
@@ -1546,9 +1574,12 @@ impl ConfigBuilder {
             MIN_THREAD_BUFFER_SIZE,
         )?
         .unwrap_or(DEFAULT_THREAD_BUFFER_SIZE);
-        let otlp_traces_endpoint = resolve_otlp_endpoint(&env, self.otlp_traces_endpoint)?;
+        let otlp_env = Env {
+            lookup: env.lookup.filter(|_| !self.ignore_otlp_endpoint_env),
+        };
+        let otlp_traces_endpoint = resolve_otlp_endpoint(&otlp_env, self.otlp_traces_endpoint)?;
         let otlp_headers = if self.otlp_headers.is_empty() {
-            match env.first(&[
+            match otlp_env.first(&[
                 env::OTEL_EXPORTER_OTLP_TRACES_HEADERS,
                 env::OTEL_EXPORTER_OTLP_HEADERS,
             ]) {
@@ -1635,7 +1666,8 @@ pub enum ConfigError {
     InvalidEnv {
         /// The variable's name.
         var: &'static str,
-        /// The value as read, or `<redacted>` for a key.
+        /// The value as read, with anything that may be a credential (a key, a URL's user name
+        /// and password) replaced by `<redacted>`.
         value: String,
         /// What was expected.
         reason: String,
@@ -1644,7 +1676,8 @@ pub enum ConfigError {
     InvalidSetting {
         /// The setting's name: the builder method.
         setting: &'static str,
-        /// The value given, or `<redacted>` for a key.
+        /// The value given, with anything that may be a credential (a key, a URL's user name
+        /// and password) replaced by `<redacted>`.
         value: String,
         /// What was expected.
         reason: String,
@@ -3037,6 +3070,40 @@ mod tests {
     }
 
     #[test]
+    fn the_otlp_endpoint_environment_can_be_ignored_alone() {
+        let vars = [
+            (
+                OTEL_EXPORTER_OTLP_ENDPOINT,
+                "http://platform-collector:4318",
+            ),
+            (
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "http://platform-collector:4318/v1/traces",
+            ),
+            (OTEL_EXPORTER_OTLP_HEADERS, "not=valid=,,"),
+            (LANGFUSE_PUBLIC_KEY, "pk-lf-1"),
+            (LANGFUSE_SECRET_KEY, "sk-lf-1"),
+        ];
+        let config = build_in(Config::builder().ignore_otlp_endpoint_env(), &vars).unwrap();
+        assert_eq!(config.otlp_traces_endpoint(), None);
+        assert!(config.otlp_headers().is_empty());
+        assert_eq!(
+            config.traces_url().as_str(),
+            "https://cloud.langfuse.com/api/public/otel/v1/traces"
+        );
+        assert_eq!(config.public_key(), Some("pk-lf-1"));
+        assert_eq!(config.disabled_reason(), None);
+        // What is set in code still applies.
+        let builder = Config::builder()
+            .ignore_otlp_endpoint_env()
+            .otlp_traces_endpoint("http://mine:4318/v1/traces")
+            .otlp_header("x-mine", "1");
+        let config = build_in(builder, &vars).unwrap();
+        assert_eq!(config.traces_url().as_str(), "http://mine:4318/v1/traces");
+        assert!(config.otlp_headers().contains_key("x-mine"));
+    }
+
+    #[test]
     fn url_credentials_are_rejected_and_never_shown() {
         let cases = [
             (
@@ -3318,7 +3385,7 @@ mod tests {
         let cases = [
             (
                 DisabledReason::TracingDisabled,
-                "tracing is disabled (LANGFUSE_TRACING_ENABLED)",
+                "tracing is disabled (LANGFUSE_TRACING_ENABLED or tracing_enabled(false))",
             ),
             (DisabledReason::OtelSdkDisabled, "OTEL_SDK_DISABLED is true"),
             (
