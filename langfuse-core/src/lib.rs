@@ -8,6 +8,7 @@ pub mod config;
 pub(crate) mod export;
 mod observation;
 
+pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use observation::{
     Level, ObservationId, ObservationType, ParseIdError, TraceId, UnknownObservationType,
 };
