@@ -5,6 +5,7 @@
 
 mod clock;
 pub mod config;
+pub(crate) mod export;
 mod observation;
 
 pub use observation::{
