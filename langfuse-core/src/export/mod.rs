@@ -1,3 +1,4 @@
-//! The exporter's wire layer: OTLP encoding of finished observations.
+//! The exporter's wire layer: OTLP encoding of finished observations and their HTTP delivery.
 
 pub(crate) mod otlp;
+pub(crate) mod transport;
