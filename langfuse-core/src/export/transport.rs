@@ -287,7 +287,7 @@ impl HttpTransport {
         let (body, gzipped) = if compress {
             match gzip(&body) {
                 Ok(compressed) => (compressed, true),
-                // Only an allocation failure can get here; the server accepts plain bodies too.
+                // Writing into a Vec does not fail; if it ever did, the server takes plain bodies too.
                 Err(e) => {
                     tracing::warn!(target: "langfuse", error = %e, "gzip failed; sending the batch uncompressed");
                     (body, false)
@@ -305,15 +305,24 @@ impl HttpTransport {
             bytes_sent: 0,
             waited_for_retry_after: None,
         };
+        // The last transient failure, reported if a timer firing late leaves no time to retry.
+        let mut last_failure: Option<(Option<u16>, String)> = None;
         loop {
             let timeout = match deadline {
                 None => self.timeout,
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        outcome.result = Delivery::Failed {
-                            status: None,
-                            reason: "the deadline passed before the request could be sent".into(),
+                        outcome.result = match last_failure {
+                            Some((status, reason)) => Delivery::Failed {
+                                status,
+                                reason: format!("{reason} (the deadline passed before a retry)"),
+                            },
+                            None => Delivery::Failed {
+                                status: None,
+                                reason: "the deadline passed before the request could be sent"
+                                    .into(),
+                            },
                         };
                         return outcome;
                     }
@@ -376,6 +385,7 @@ impl HttpTransport {
                 "export attempt failed; retrying"
             );
             tokio::time::sleep(wait).await;
+            last_failure = Some((status, reason));
             if retry_after.is_some() {
                 *outcome.waited_for_retry_after.get_or_insert(Duration::ZERO) += wait;
             }
