@@ -4,3 +4,4 @@
 pub(crate) mod console;
 pub(crate) mod otlp;
 pub(crate) mod transport;
+pub(crate) mod worker;
