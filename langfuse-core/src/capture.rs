@@ -386,7 +386,6 @@ impl<T: ?Sized> DescribeViaTypeName for Wrap<'_, T> {
 }
 
 /// Serializes any `Serialize` value within `limit` bytes (used by the update API).
-#[allow(dead_code, reason = "the update_current_* API lands next")]
 pub(crate) fn serialize_bounded<T: serde::Serialize + ?Sized>(value: &T, limit: usize) -> Payload {
     let mut sink = JsonSink::new(limit);
     write_serialize(value, &mut sink);

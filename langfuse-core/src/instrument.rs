@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use crate::capture::{InputRecorder, JsonSink, STATUS_MAX_BYTES, TextSink};
 use crate::context::{self, Begin, Frame, Local, OpenObservation, with_local};
 use crate::observation::{Descriptor, Level, ObservationId, Payload};
-use crate::{collector, settings, state};
+use crate::{clock, collector, settings, state};
 
 /// Calls `f`. The expansion runs a synchronous body through this so that `return` and `?`
 /// inside it stay local, and so the closure is `FnOnce` (it may return borrows of `self`).
@@ -396,9 +396,5 @@ impl<F> Drop for Observed<F> {
 
 /// Ends an observation that is not on the context stack (its future completed or dropped).
 fn end_detached(observation: OpenObservation) {
-    if state::ends_accepted() {
-        context::end_anywhere(observation);
-    } else {
-        collector::count_dropped_after_shutdown(1);
-    }
+    context::hand_off(observation.finish(clock::now()));
 }
