@@ -45,6 +45,11 @@ impl JsonSink {
         }
     }
 
+    /// Appends text as is (JSON punctuation around values), within the budget.
+    pub(crate) fn raw(&mut self, s: &str) {
+        self.push_str(s);
+    }
+
     fn push_str(&mut self, s: &str) {
         // Infallible once truncated: the write just stops.
         let _ = io::Write::write_all(self, s.as_bytes());

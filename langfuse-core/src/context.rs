@@ -487,3 +487,53 @@ pub(crate) fn hand_off(record: Record) {
         collector::push_shared(r);
     }
 }
+
+/// Marks an observation failed by a panic, with the panic's message when the hook saw it.
+pub(crate) fn fail_from_panic(local: &Local, observation: &mut OpenObservation) {
+    let message = local.panic_message.clone();
+    observation.fail(Level::Error, || match message {
+        Some(m) => format!("panicked: {m}"),
+        None => "panicked".to_owned(),
+    });
+}
+
+/// Makes the frame in `slot` current on this thread while `f` runs (one poll of a future or
+/// stream that carries its context), then puts it back into `slot`, also when `f` unwinds; an
+/// observation unwound through is marked failed. An empty slot, or unusable thread-locals
+/// (thread teardown), just run `f`.
+#[inline]
+pub(crate) fn with_installed<T>(slot: &mut Option<Frame>, f: impl FnOnce() -> T) -> T {
+    let Some(frame) = slot.take() else {
+        return f();
+    };
+    let mut frame = Some(frame);
+    let Some(depth) = with_local(|local| local.push(frame.take().expect("frame present"))) else {
+        *slot = frame;
+        return f();
+    };
+    let _reinstall = Reinstall { slot, depth };
+    f()
+}
+
+/// Puts an installed frame back into its owner when a poll returns or unwinds.
+struct Reinstall<'a> {
+    slot: &'a mut Option<Frame>,
+    depth: usize,
+}
+
+impl Drop for Reinstall<'_> {
+    fn drop(&mut self) {
+        let depth = self.depth;
+        let slot = &mut *self.slot;
+        with_local(|local| {
+            if let Some(mut frame) = local.pop(depth) {
+                if std::thread::panicking()
+                    && let Frame::Observation(o) = &mut frame
+                {
+                    fail_from_panic(local, o);
+                }
+                *slot = Some(frame);
+            }
+        });
+    }
+}

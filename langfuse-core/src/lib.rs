@@ -30,6 +30,7 @@ mod sampling;
 mod settings;
 mod state;
 mod stats;
+mod stream;
 mod task;
 mod traceparent;
 mod update;
@@ -86,6 +87,7 @@ pub mod __private {
         AsyncObservation, Observed, Outcome, OutcomeToken, SyncObservation, call_once,
     };
     pub use crate::observation::{CaptureSetting, Descriptor, ObservationType};
+    pub use crate::stream::{ObservedStream, StreamItem};
 
     /// Switches for benchmarks that compare states within one process. Not for production:
     /// use the configuration.

@@ -153,20 +153,6 @@ pub struct WithContext<F> {
     frame: Option<Frame>,
 }
 
-/// Puts the context back into its future when a poll returns or unwinds.
-struct Restore<'a> {
-    slot: &'a mut Option<Frame>,
-    depth: usize,
-}
-
-impl Drop for Restore<'_> {
-    fn drop(&mut self) {
-        let depth = self.depth;
-        let slot = &mut *self.slot;
-        with_local(|local| *slot = local.pop(depth));
-    }
-}
-
 impl<F: Future> Future for WithContext<F> {
     type Output = F::Output;
 
@@ -174,20 +160,7 @@ impl<F: Future> Future for WithContext<F> {
         // SAFETY: `inner` is structurally pinned (never moved out); `frame` is not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let Some(frame) = this.frame.take() else {
-            return inner.poll(cx);
-        };
-        let mut frame = Some(frame);
-        let depth = with_local(|local| local.push(frame.take().expect("present")));
-        let Some(depth) = depth else {
-            this.frame = frame;
-            return inner.poll(cx);
-        };
-        let _restore = Restore {
-            slot: &mut this.frame,
-            depth,
-        };
-        inner.poll(cx)
+        context::with_installed(&mut this.frame, || inner.poll(cx))
     }
 }
 
