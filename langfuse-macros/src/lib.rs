@@ -3,6 +3,8 @@
 mod args;
 mod expand;
 mod item;
+#[cfg(test)]
+mod snapshots;
 
 use proc_macro2::TokenStream;
 
