@@ -83,7 +83,10 @@ mod tests {
         let ts = now();
         let wall = unix_nanos_now();
         let converted = anchor.unix_nanos(ts);
-        assert!(converted.abs_diff(wall) < 50_000_000, "{converted} vs {wall}");
+        assert!(
+            converted.abs_diff(wall) < 50_000_000,
+            "{converted} vs {wall}"
+        );
     }
 
     #[test]

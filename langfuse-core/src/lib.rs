@@ -1,18 +1,84 @@
-//! Runtime of the [`langfuse`](https://docs.rs/langfuse) crate. Use `langfuse` itself: this
-//! crate's API is re-exported there, and `#[observe]` expands to calls into it.
+//! Runtime of the [`langfuse`](https://docs.rs/langfuse) crate: context propagation,
+//! thread-local recording and the exporter thread.
+//!
+//! Use the `langfuse` crate: it re-exports everything here together with `#[observe]`,
+//! whose expansion calls into this crate through `__private`.
+//!
+//! # Threads and runtimes
+//!
+//! Recording an observation touches only the current thread: a clock read, a few ids from a
+//! thread-local generator, and a push into the thread's own ring buffer. One dedicated OS
+//! thread, `langfuse-exporter`, drains those buffers and ships batches with its own
+//! current-thread tokio runtime and its own HTTP client. It never runs on, and never waits
+//! for, the application's runtime; flushing and shutting down are safe from any thread,
+//! inside any runtime (current-thread included), and always return by their deadline.
 
 #![warn(missing_docs)]
 
+mod capture;
+mod client;
 mod clock;
+mod collector;
 pub mod config;
-pub(crate) mod export;
+mod context;
+mod export;
+mod instrument;
 mod observation;
+mod sampling;
+mod settings;
+mod state;
+mod stats;
+mod task;
 
+pub use client::{Error, Langfuse, LangfuseGuard, get_client, init};
+pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use observation::{
     Level, ObservationId, ObservationType, ParseIdError, TraceId, UnknownObservationType,
 };
+pub use stats::{FlushReport, Stats};
+pub use task::{
+    EnteredContext, ObservationContext, ObservationExt, WithContext, current_context, spawn,
+};
+
+/// The id of the trace the current observation belongs to, if one is running and recorded.
+///
+/// ```
+/// assert!(langfuse_core::current_trace_id().is_none());
+/// ```
+pub fn current_trace_id() -> Option<TraceId> {
+    context::current_parent()
+        .filter(|p| p.sampled)
+        .map(|p| p.trace_id)
+}
+
+/// The id of the current observation, if one is running and recorded.
+///
+/// ```
+/// assert!(langfuse_core::current_observation_id().is_none());
+/// ```
+pub fn current_observation_id() -> Option<ObservationId> {
+    context::current_parent()
+        .filter(|p| p.sampled)
+        .map(|p| p.id)
+}
 
 #[doc(hidden)]
 pub mod __private {
+    //! What `#[observe]` expands to. Not a stable API: only the macro may use it.
+
+    pub use crate::capture::{InputRecorder, JsonSink, TextSink, Wrap};
+    pub use crate::instrument::{
+        AsyncObservation, Observed, Outcome, OutcomeToken, SyncObservation, call_once,
+    };
     pub use crate::observation::{CaptureSetting, Descriptor, ObservationType};
+
+    /// The traits that pick how a value is captured (see `capture`), glob-imported by the
+    /// expansion.
+    pub mod autoref {
+        pub use crate::capture::{
+            CaptureViaDebug as _, CaptureViaSerialize as _, CaptureViaTypeName as _,
+            DescribeViaDebug as _, DescribeViaDisplay as _, DescribeViaTypeName as _,
+            SplitPlain as _, SplitResult as _,
+        };
+    }
 }

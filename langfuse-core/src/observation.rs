@@ -437,6 +437,10 @@ pub(crate) enum Timestamp {
     /// A reading of [`crate::clock`] taken on the hot path.
     Ticks(u64),
     /// Nanoseconds since the Unix epoch.
+    #[allow(
+        dead_code,
+        reason = "explicit times arrive with start_observation, next"
+    )]
     UnixNanos(u64),
 }
 
@@ -470,7 +474,11 @@ impl ObservationData {
     /// Bytes of captured text, for the queue's byte bound.
     pub(crate) fn captured_bytes(&self) -> usize {
         let payloads = [&self.input, &self.output, &self.metadata];
-        payloads.iter().filter_map(|p| p.as_ref()).map(|p| p.len()).sum::<usize>()
+        payloads
+            .iter()
+            .filter_map(|p| p.as_ref())
+            .map(|p| p.len())
+            .sum::<usize>()
             + self.status_message.as_ref().map_or(0, String::len)
     }
 }
@@ -548,7 +556,11 @@ mod tests {
     #[test]
     fn record_stays_small() {
         // The ring buffers hold records by value: keep them within two cache lines.
-        assert!(std::mem::size_of::<Record>() <= 96, "{}", std::mem::size_of::<Record>());
+        assert!(
+            std::mem::size_of::<Record>() <= 96,
+            "{}",
+            std::mem::size_of::<Record>()
+        );
     }
 
     #[test]
@@ -557,8 +569,14 @@ mod tests {
         assert_eq!(t.to_string().parse::<TraceId>().unwrap(), t);
         let o = ObservationId::from_u64(0x0123_4567_89ab_cdef).unwrap();
         assert_eq!(o.to_string().parse::<ObservationId>().unwrap(), o);
-        assert_eq!("0".repeat(16).parse::<ObservationId>(), Err(ParseIdError::Zero));
-        assert_eq!("zz".repeat(8).parse::<ObservationId>(), Err(ParseIdError::NotHex));
+        assert_eq!(
+            "0".repeat(16).parse::<ObservationId>(),
+            Err(ParseIdError::Zero)
+        );
+        assert_eq!(
+            "zz".repeat(8).parse::<ObservationId>(),
+            Err(ParseIdError::NotHex)
+        );
     }
 
     #[test]

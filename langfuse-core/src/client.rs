@@ -1,0 +1,558 @@
+//! The process-wide client: start, flush, shutdown and stats.
+//!
+//! There is one client per process, because `#[observe]` records into process-wide buffers.
+//! It is built once, by [`init`] (or [`Langfuse::builder`]`.init()`) at startup: that is when
+//! the exporter thread and its HTTP client start, so no request ever pays for them.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{Config, ConfigBuilder, ConfigError, DisabledReason};
+use crate::export::worker::{self, Command, Reply};
+use crate::state::{self, State};
+use crate::stats::{FlushReport, Stats};
+use crate::{clock, collector, context, settings};
+
+static CLIENT: OnceLock<Langfuse> = OnceLock::new();
+
+/// Why [`init`] failed.
+///
+/// ```
+/// use langfuse_core::{Config, Error};
+///
+/// let err = Config::builder().sample_rate(2.0).build().unwrap_err();
+/// let err: Error = err.into();
+/// assert!(err.to_string().contains("sample"));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting or environment variable is invalid. Tracing stays disabled.
+    Config(ConfigError),
+    /// A client already exists in this process (from `init()` or `get_client()`).
+    AlreadyInitialized,
+    /// The exporter thread could not start.
+    Exporter(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(e) => write!(f, "langfuse configuration: {e}"),
+            Self::AlreadyInitialized => f.write_str(
+                "langfuse is already initialized in this process (init() or get_client() ran before)",
+            ),
+            Self::Exporter(e) => write!(f, "langfuse exporter thread could not start: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+/// A handle to the process-wide client. Cheap to clone; every clone is the same client.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let _guard = langfuse_core::init().expect("valid LANGFUSE_* configuration");
+/// let client = langfuse_core::get_client();
+/// let report = client.flush(Duration::from_secs(5));
+/// println!("exported {} observations", report.exported);
+/// ```
+#[derive(Clone)]
+pub struct Langfuse {
+    inner: Option<Arc<Inner>>,
+}
+
+struct Inner {
+    config: Config,
+    commands: mpsc::UnboundedSender<Command>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for Langfuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Some(inner) => f
+                .debug_struct("Langfuse")
+                .field("config", &inner.config)
+                .field("shut_down", &inner.shut_down.load(Ordering::Relaxed))
+                .finish(),
+            None => f.write_str("Langfuse(disabled)"),
+        }
+    }
+}
+
+/// Starts the client from the `LANGFUSE_*` environment variables.
+///
+/// Returns a guard that shuts the client down (flushing what is queued, within
+/// `LANGFUSE_TIMEOUT`) when dropped: keep it alive in `main`. Missing keys are not an
+/// error: tracing is disabled with one warning, as in the Python SDK. An invalid value is an
+/// error naming the variable and the value.
+///
+/// ```no_run
+/// let _langfuse = langfuse_core::init().expect("valid LANGFUSE_* configuration");
+/// // ... run the service; every #[observe] call is traced ...
+/// ```
+pub fn init() -> Result<LangfuseGuard, Error> {
+    Config::builder().init()
+}
+
+/// The process-wide client. If neither [`init`] nor `get_client` ran before, it is started
+/// now from the environment (prefer calling `init()` at startup, so that no request waits for
+/// the exporter to start). With an invalid environment, the returned client is disabled and
+/// the error is logged.
+///
+/// ```
+/// let stats = langfuse_core::get_client().stats();
+/// println!("{} observations exported so far", stats.exported);
+/// ```
+pub fn get_client() -> Langfuse {
+    CLIENT
+        .get_or_init(|| match Config::from_env() {
+            Ok(config) => start(config).unwrap_or_else(|e| {
+                tracing::error!(target: "langfuse", "{e}; tracing is disabled");
+                state::set(State::Disabled);
+                Langfuse { inner: None }
+            }),
+            Err(e) => {
+                tracing::error!(target: "langfuse", "invalid configuration: {e}; tracing is disabled");
+                state::set(State::Disabled);
+                Langfuse { inner: None }
+            }
+        })
+        .clone()
+}
+
+impl ConfigBuilder {
+    /// Builds the configuration and starts the process-wide client with it.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let _guard = langfuse_core::Langfuse::builder()
+    ///     .public_key("pk-lf-...")
+    ///     .secret_key("sk-lf-...")
+    ///     .base_url("https://cloud.langfuse.com")
+    ///     .flush_interval(Duration::from_secs(1))
+    ///     .init()
+    ///     .expect("valid configuration");
+    /// ```
+    pub fn init(self) -> Result<LangfuseGuard, Error> {
+        let config = match self.build() {
+            Ok(config) => config,
+            Err(e) => {
+                // Nothing would ever ship what is recorded: stop recording.
+                state::transition(State::Uninit, State::Disabled);
+                return Err(e.into());
+            }
+        };
+        let mut started = None;
+        let mut error = None;
+        CLIENT.get_or_init(|| match start(config) {
+            Ok(client) => {
+                started = Some(client.clone());
+                client
+            }
+            Err(e) => {
+                error = Some(e);
+                state::set(State::Disabled);
+                Langfuse { inner: None }
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        match started {
+            Some(client) => Ok(LangfuseGuard { client }),
+            None => Err(Error::AlreadyInitialized),
+        }
+    }
+}
+
+/// Starts the exporter for `config`, or returns a disabled client.
+fn start(config: Config) -> Result<Langfuse, Error> {
+    if let Some(reason) = config.disabled_reason() {
+        warn_disabled(reason);
+        state::set(State::Disabled);
+        return Ok(Langfuse { inner: None });
+    }
+    if config.is_insecure_remote() {
+        tracing::warn!(
+            target: "langfuse",
+            base_url = %config.base_url(),
+            "LANGFUSE_BASE_URL uses plain http to a host that is not loopback: keys and data travel unencrypted"
+        );
+    }
+    // Calibrate the clock and publish the hot-path settings before anything records.
+    clock::clock();
+    settings::apply(&config);
+    install_panic_hook();
+    let (commands, receiver) = mpsc::unbounded_channel();
+    let thread = worker::spawn(config.clone(), receiver).map_err(Error::Exporter)?;
+    state::set(State::Enabled);
+    Ok(Langfuse {
+        inner: Some(Arc::new(Inner {
+            config,
+            commands,
+            thread: Mutex::new(Some(thread)),
+            shut_down: AtomicBool::new(false),
+        })),
+    })
+}
+
+fn warn_disabled(reason: DisabledReason) {
+    match reason {
+        DisabledReason::MissingKeys { .. } => tracing::warn!(
+            target: "langfuse",
+            "{reason}: tracing is disabled. Set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, or LANGFUSE_EXPORTER=console to print traces locally"
+        ),
+        _ => tracing::info!(target: "langfuse", "{reason}: tracing is disabled"),
+    }
+}
+
+/// Called by the first observation when nothing was configured yet: records (into bounded
+/// buffers, shipped once `init()` runs) if the environment has keys, otherwise disables
+/// recording so that an unconfigured program pays nothing.
+pub(crate) fn decide_before_init() -> bool {
+    static DECIDED: Once = Once::new();
+    DECIDED.call_once(|| {
+        let enabled = match Config::from_env() {
+            Ok(config) if config.disabled_reason().is_none() => {
+                settings::apply(&config);
+                true
+            }
+            _ => false,
+        };
+        let next = if enabled {
+            State::Enabled
+        } else {
+            State::Disabled
+        };
+        state::transition(State::Uninit, next);
+    });
+    state::get() == State::Enabled
+}
+
+/// Chains a panic hook that stashes the panic message for the observation unwinding on this
+/// thread, so its status says why it failed. The previous hook still runs.
+fn install_panic_hook() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned());
+            if let Some(mut message) = message {
+                if message.len() > 1024 {
+                    let mut cut = 1024;
+                    while !message.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    message.truncate(cut);
+                }
+                context::with_local(|local| local.panic_message = Some(message));
+            }
+            previous(info);
+        }));
+    });
+}
+
+impl Langfuse {
+    /// A configuration builder; finish with [`ConfigBuilder::init`]. Settings not given are
+    /// read from the environment, as in the Python SDK.
+    ///
+    /// ```no_run
+    /// let _guard = langfuse_core::Langfuse::builder()
+    ///     .sample_rate(0.1)
+    ///     .init()
+    ///     .unwrap();
+    /// ```
+    pub fn builder() -> ConfigBuilder {
+        Config::builder()
+    }
+
+    /// Whether this client records and exports.
+    ///
+    /// ```
+    /// // Without keys in the environment the client is disabled.
+    /// let client = langfuse_core::get_client();
+    /// println!("tracing enabled: {}", client.is_enabled());
+    /// ```
+    pub fn is_enabled(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| !i.shut_down.load(Ordering::Acquire))
+    }
+
+    /// The configuration in use, if the client is enabled.
+    ///
+    /// ```
+    /// if let Some(config) = langfuse_core::get_client().config() {
+    ///     println!("sending to {}", config.base_url());
+    /// }
+    /// ```
+    pub fn config(&self) -> Option<&Config> {
+        self.inner.as_ref().map(|i| &i.config)
+    }
+
+    /// Counters since the process started.
+    ///
+    /// ```
+    /// let stats = langfuse_core::get_client().stats();
+    /// assert!(stats.exported <= stats.started);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        collector::global().stats()
+    }
+
+    /// Exports everything finished so far and waits, at most `timeout`, for it to be
+    /// delivered.
+    ///
+    /// Blocks the calling thread (never the exporter), so it is safe anywhere, including
+    /// inside a current-thread tokio runtime; in async code prefer [`Langfuse::flush_async`],
+    /// which does not block the executor.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let report = langfuse_core::get_client().flush(Duration::from_secs(2));
+    /// assert!(report.elapsed <= Duration::from_secs(3));
+    /// ```
+    pub fn flush(&self, timeout: Duration) -> FlushReport {
+        let started = Instant::now();
+        let Some(inner) = self.live() else {
+            return idle_report(started);
+        };
+        let deadline = started + timeout;
+        let (reply, response) = std::sync::mpsc::sync_channel(1);
+        if inner
+            .commands
+            .send(Command::Flush {
+                deadline,
+                reply: Reply::Blocking(reply),
+            })
+            .is_err()
+        {
+            return idle_report(started);
+        }
+        wait_blocking(&response, deadline, started)
+    }
+
+    /// Like [`Langfuse::flush`], without blocking the executor. Works on any async runtime:
+    /// the deadline is kept by the exporter thread, which always answers by then.
+    ///
+    /// ```no_run
+    /// # async fn handler() {
+    /// use std::time::Duration;
+    ///
+    /// let report = langfuse_core::get_client().flush_async(Duration::from_secs(2)).await;
+    /// println!("{} still pending", report.pending);
+    /// # }
+    /// ```
+    pub async fn flush_async(&self, timeout: Duration) -> FlushReport {
+        let started = Instant::now();
+        let Some(inner) = self.live() else {
+            return idle_report(started);
+        };
+        let (reply, response) = oneshot::channel();
+        let command = Command::Flush {
+            deadline: started + timeout,
+            reply: Reply::Async(reply),
+        };
+        if inner.commands.send(command).is_err() {
+            return idle_report(started);
+        }
+        response.await.unwrap_or_else(|_| idle_report(started))
+    }
+
+    /// Flushes within `timeout`, then stops the exporter thread. New observations are
+    /// refused from the start of the call (and counted in [`Stats::refused_after_shutdown`]).
+    /// Idempotent: later calls return at once.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// let client = langfuse_core::get_client();
+    /// let report = client.shutdown(Duration::from_secs(5));
+    /// assert!(client.shutdown(Duration::from_secs(5)).pending <= report.pending);
+    /// ```
+    pub fn shutdown(&self, timeout: Duration) -> FlushReport {
+        let started = Instant::now();
+        let Some(inner) = self.begin_shutdown() else {
+            return idle_report(started);
+        };
+        let deadline = started + timeout;
+        let (reply, response) = std::sync::mpsc::sync_channel(1);
+        let report = match inner.commands.send(Command::Shutdown {
+            deadline,
+            reply: Reply::Blocking(reply),
+        }) {
+            Ok(()) => wait_blocking(&response, deadline, started),
+            Err(_) => idle_report(started),
+        };
+        self.finish_shutdown(inner, deadline);
+        report
+    }
+
+    /// Like [`Langfuse::shutdown`], without blocking the executor.
+    ///
+    /// ```no_run
+    /// # async fn stop() {
+    /// use std::time::Duration;
+    ///
+    /// langfuse_core::get_client().shutdown_async(Duration::from_secs(5)).await;
+    /// # }
+    /// ```
+    pub async fn shutdown_async(&self, timeout: Duration) -> FlushReport {
+        let started = Instant::now();
+        let Some(inner) = self.begin_shutdown() else {
+            return idle_report(started);
+        };
+        let deadline = started + timeout;
+        let (reply, response) = oneshot::channel();
+        let report = match inner.commands.send(Command::Shutdown {
+            deadline,
+            reply: Reply::Async(reply),
+        }) {
+            Ok(()) => response.await.unwrap_or_else(|_| idle_report(started)),
+            Err(_) => idle_report(started),
+        };
+        self.finish_shutdown(inner, deadline);
+        report
+    }
+
+    fn live(&self) -> Option<&Inner> {
+        let inner = self.inner.as_deref()?;
+        if inner.shut_down.load(Ordering::Acquire) || worker::is_exporter_thread() {
+            // Waiting on ourselves would never return.
+            return None;
+        }
+        Some(inner)
+    }
+
+    fn begin_shutdown(&self) -> Option<&Inner> {
+        let inner = self.inner.as_deref()?;
+        if worker::is_exporter_thread() || inner.shut_down.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        state::set(State::ShuttingDown);
+        Some(inner)
+    }
+
+    fn finish_shutdown(&self, inner: &Inner, deadline: Instant) {
+        state::set(State::ShutDown);
+        // The worker replies right before it exits; give it until the deadline to finish,
+        // then leave it detached rather than block past the caller's deadline.
+        let handle = inner.thread.lock().take();
+        if let Some(handle) = handle {
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+fn wait_blocking(
+    response: &std::sync::mpsc::Receiver<FlushReport>,
+    deadline: Instant,
+    started: Instant,
+) -> FlushReport {
+    // The worker answers by the deadline; the grace covers its last bookkeeping.
+    let wait = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100);
+    response.recv_timeout(wait).unwrap_or_else(|_| {
+        let stats = collector::global().stats();
+        FlushReport {
+            exported: 0,
+            dropped: 0,
+            pending: stats.queue_depth,
+            timed_out: true,
+            elapsed: started.elapsed(),
+        }
+    })
+}
+
+fn idle_report(started: Instant) -> FlushReport {
+    FlushReport {
+        pending: collector::global().stats().queue_depth,
+        elapsed: started.elapsed(),
+        ..FlushReport::default()
+    }
+}
+
+/// Returned by [`init`]: shuts the client down when dropped, flushing what is queued within
+/// `LANGFUSE_TIMEOUT`. Keep it alive for as long as the program traces (usually in `main`).
+///
+/// ```no_run
+/// let guard = langfuse_core::init().unwrap();
+/// guard.flush(std::time::Duration::from_secs(1));
+/// drop(guard); // flushes and stops the exporter thread
+/// ```
+#[must_use = "dropping the guard shuts the client down; keep it alive in main"]
+#[derive(Debug)]
+pub struct LangfuseGuard {
+    client: Langfuse,
+}
+
+impl LangfuseGuard {
+    /// The client this guard keeps alive.
+    ///
+    /// ```no_run
+    /// let guard = langfuse_core::init().unwrap();
+    /// println!("{:?}", guard.client().stats());
+    /// ```
+    pub fn client(&self) -> &Langfuse {
+        &self.client
+    }
+}
+
+impl std::ops::Deref for LangfuseGuard {
+    type Target = Langfuse;
+
+    fn deref(&self) -> &Langfuse {
+        &self.client
+    }
+}
+
+impl Drop for LangfuseGuard {
+    fn drop(&mut self) {
+        let timeout = self
+            .client
+            .config()
+            .map_or(Duration::from_secs(5), Config::timeout);
+        let report = self.client.shutdown(timeout);
+        if !report.is_complete() {
+            tracing::warn!(
+                target: "langfuse",
+                pending = report.pending,
+                "shutdown deadline passed with observations still queued"
+            );
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The hand-off from the hot path to the exporter thread, and the counters that account for
+//! every observation.
+//!
+//! Each recording thread owns a bounded single-producer ring: ending an observation is one
+//! push, with no lock, no allocation and no syscall. The exporter thread drains every ring on
+//! each tick and whenever a ring has taken half its capacity since the last wake-up. A full
+//! ring spills into one shared queue, so a burst is absorbed instead of dropped. The shared
+//! queue and the exporter's pending batches together are bounded by `max_queue_size`
+//! observations and `max_queue_bytes` captured bytes; past that, observations are dropped
+//! and counted, never silently.
+//!
+//! Counting rule: an observation is counted as queued *before* it becomes visible to the
+//! exporter, so a flush can never miss one that is already queued.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::observation::Record;
+use crate::stats::Stats;
+
+/// Queue bounds used before `init()` sets the configured ones (the configuration defaults).
+const DEFAULT_MAX_QUEUE: usize = 200_000;
+const DEFAULT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+const DEFAULT_RING_CAPACITY: usize = 1024;
+
+/// Per-thread counters, written only by their thread (plain load + store, no read-modify-write
+/// on the hot path) and read by `stats()`.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadCounters {
+    started: AtomicU64,
+    sampled_out: AtomicU64,
+}
+
+#[inline(always)]
+fn bump_single_writer(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// A thread's side of the hand-off.
+pub(crate) struct LocalBuffer {
+    producer: rtrb::Producer<Record>,
+    counters: Arc<ThreadCounters>,
+    /// Pushes left before this thread wakes the exporter again.
+    until_wake: usize,
+    wake_every: usize,
+}
+
+impl LocalBuffer {
+    #[inline]
+    pub(crate) fn count_started(&self) {
+        bump_single_writer(&self.counters.started);
+    }
+
+    #[inline]
+    pub(crate) fn count_sampled_out(&self) {
+        bump_single_writer(&self.counters.sampled_out);
+    }
+
+    /// Hands a finished observation to the exporter.
+    #[inline]
+    pub(crate) fn push(&mut self, record: Record) {
+        if let Err(rtrb::PushError::Full(record)) = self.producer.push(record) {
+            push_shared(record);
+        }
+        self.until_wake -= 1;
+        if self.until_wake == 0 {
+            self.until_wake = self.wake_every;
+            COLLECTOR.wake();
+        }
+    }
+}
+
+/// The exporter's side of one thread's ring.
+struct Registered {
+    consumer: rtrb::Consumer<Record>,
+    counters: Arc<ThreadCounters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    /// Started and sampled-out counts of threads that have exited.
+    retired_started: AtomicU64,
+    retired_sampled_out: AtomicU64,
+    exported: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    dropped_rejected: AtomicU64,
+    dropped_failed: AtomicU64,
+    dropped_after_shutdown: AtomicU64,
+    refused_after_shutdown: AtomicU64,
+    export_requests: AtomicU64,
+    failed_requests: AtomicU64,
+    retries: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+pub(crate) struct Collector {
+    threads: Mutex<Vec<Registered>>,
+    /// Records from full rings and from threads without usable thread-locals. Counted in
+    /// `queued` when they enter.
+    shared: Mutex<Vec<Record>>,
+    /// Observations in `shared` or held by the exporter (pending or in flight).
+    queued: AtomicUsize,
+    queued_bytes: AtomicUsize,
+    max_queue: AtomicUsize,
+    max_queue_bytes: AtomicUsize,
+    ring_capacity: AtomicUsize,
+    wake_pending: AtomicBool,
+    notify: Notify,
+    counters: Counters,
+}
+
+static COLLECTOR: Collector = Collector {
+    threads: Mutex::new(Vec::new()),
+    shared: Mutex::new(Vec::new()),
+    queued: AtomicUsize::new(0),
+    queued_bytes: AtomicUsize::new(0),
+    max_queue: AtomicUsize::new(DEFAULT_MAX_QUEUE),
+    max_queue_bytes: AtomicUsize::new(DEFAULT_MAX_QUEUE_BYTES),
+    ring_capacity: AtomicUsize::new(DEFAULT_RING_CAPACITY),
+    wake_pending: AtomicBool::new(false),
+    notify: Notify::const_new(),
+    counters: Counters {
+        retired_started: AtomicU64::new(0),
+        retired_sampled_out: AtomicU64::new(0),
+        exported: AtomicU64::new(0),
+        dropped_queue_full: AtomicU64::new(0),
+        dropped_rejected: AtomicU64::new(0),
+        dropped_failed: AtomicU64::new(0),
+        dropped_after_shutdown: AtomicU64::new(0),
+        refused_after_shutdown: AtomicU64::new(0),
+        export_requests: AtomicU64::new(0),
+        failed_requests: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
+        bytes_sent: AtomicU64::new(0),
+    },
+};
+
+/// The process-wide collector.
+pub(crate) fn global() -> &'static Collector {
+    &COLLECTOR
+}
+
+/// Creates this thread's ring and registers its consumer with the exporter (once per thread).
+#[cold]
+pub(crate) fn register_thread() -> LocalBuffer {
+    let capacity = COLLECTOR.ring_capacity.load(Ordering::Relaxed).max(2);
+    let (producer, consumer) = rtrb::RingBuffer::new(capacity);
+    let counters = Arc::new(ThreadCounters::default());
+    COLLECTOR.threads.lock().push(Registered {
+        consumer,
+        counters: Arc::clone(&counters),
+    });
+    let wake_every = (capacity / 2).max(1);
+    LocalBuffer {
+        producer,
+        counters,
+        until_wake: wake_every,
+        wake_every,
+    }
+}
+
+/// Queues a record in the shared queue: the overflow of a full ring, or a record ended where
+/// thread-locals are unusable.
+#[cold]
+pub(crate) fn push_shared(record: Record) {
+    let bytes = record.captured_bytes();
+    if !COLLECTOR.reserve(bytes) {
+        COLLECTOR
+            .counters
+            .dropped_queue_full
+            .fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    COLLECTOR.shared.lock().push(record);
+    COLLECTOR.wake();
+}
+
+/// Counts an observation refused because the client has shut down.
+#[cold]
+pub(crate) fn count_refused_after_shutdown() {
+    COLLECTOR
+        .counters
+        .refused_after_shutdown
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts an observation that ended after the exporter stopped.
+#[cold]
+pub(crate) fn count_dropped_after_shutdown(n: u64) {
+    COLLECTOR
+        .counters
+        .dropped_after_shutdown
+        .fetch_add(n, Ordering::Relaxed);
+}
+
+/// How a batch handed to the exporter ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BatchFate {
+    /// Delivered (or printed, for the console exporter).
+    Exported,
+    /// The server refused it and retrying would not help (400, 401, 403, 413...).
+    Rejected,
+    /// Retries ran out, or the deadline passed.
+    Failed,
+    /// Still queued when shutdown's deadline passed.
+    AbandonedAtShutdown,
+}
+
+impl Collector {
+    /// Sets the bounds from the configuration; rings created later use the new capacity.
+    pub(crate) fn configure(&self, max_queue: usize, max_queue_bytes: usize, ring_capacity: usize) {
+        self.max_queue.store(max_queue.max(1), Ordering::Relaxed);
+        self.max_queue_bytes
+            .store(max_queue_bytes.max(1), Ordering::Relaxed);
+        self.ring_capacity
+            .store(ring_capacity.max(2), Ordering::Relaxed);
+    }
+
+    /// Takes room for one observation of `bytes` captured bytes, or refuses.
+    fn reserve(&self, bytes: usize) -> bool {
+        let max = self.max_queue.load(Ordering::Relaxed);
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= max {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        let max_bytes = self.max_queue_bytes.load(Ordering::Relaxed);
+        let before = self.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
+        // One oversized record is always admitted into an empty queue, so it is never stuck.
+        if bytes > 0 && before > 0 && before + bytes > max_bytes {
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back the room of `count` observations holding `bytes` captured bytes.
+    fn release(&self, count: usize, bytes: usize) {
+        self.queued.fetch_sub(count, Ordering::AcqRel);
+        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Wakes the exporter thread, at most once until it has run.
+    pub(crate) fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Waits until a producer asks for a drain. Only the exporter thread calls this.
+    pub(crate) async fn woken(&self) {
+        self.notify.notified().await;
+    }
+
+    /// Moves every finished observation from the rings and the shared queue into `pending`,
+    /// dropping (and counting) those beyond the queue's bounds. Returns how many were moved.
+    pub(crate) fn drain_into(&self, pending: &mut VecDeque<Record>) -> usize {
+        // Acquire pairs with the producers' swap in `wake`: whatever they pushed before waking
+        // us is visible to the reads below.
+        self.wake_pending.swap(false, Ordering::AcqRel);
+        let before = pending.len();
+        let mut dropped = 0u64;
+        {
+            let mut threads = self.threads.lock();
+            threads.retain_mut(|t| {
+                let available = t.consumer.slots();
+                if available > 0
+                    && let Ok(chunk) = t.consumer.read_chunk(available)
+                {
+                    for record in chunk {
+                        if self.reserve(record.captured_bytes()) {
+                            pending.push_back(record);
+                        } else {
+                            dropped += 1;
+                        }
+                    }
+                }
+                // The thread exited and everything it pushed has been read: fold its counters.
+                let retire = t.consumer.is_abandoned() && t.consumer.is_empty();
+                if retire {
+                    self.counters.retired_started.fetch_add(
+                        t.counters.started.load(Ordering::Relaxed),
+                        Ordering::Relaxed,
+                    );
+                    self.counters.retired_sampled_out.fetch_add(
+                        t.counters.sampled_out.load(Ordering::Relaxed),
+                        Ordering::Relaxed,
+                    );
+                }
+                !retire
+            });
+        }
+        let shared = std::mem::take(&mut *self.shared.lock());
+        pending.extend(shared);
+        if dropped > 0 {
+            self.counters
+                .dropped_queue_full
+                .fetch_add(dropped, Ordering::Relaxed);
+        }
+        pending.len() - before
+    }
+
+    /// Accounts for `count` observations (holding `bytes` captured bytes) leaving the queue.
+    pub(crate) fn settle(&self, fate: BatchFate, count: usize, bytes: usize) {
+        self.release(count, bytes);
+        let counter = match fate {
+            BatchFate::Exported => &self.counters.exported,
+            BatchFate::Rejected => &self.counters.dropped_rejected,
+            BatchFate::Failed => &self.counters.dropped_failed,
+            BatchFate::AbandonedAtShutdown => &self.counters.dropped_after_shutdown,
+        };
+        counter.fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    /// Accounts for one HTTP request and its outcome.
+    pub(crate) fn count_request(&self, succeeded: bool, retries: u32, bytes_sent: u64) {
+        self.counters
+            .export_requests
+            .fetch_add(1, Ordering::Relaxed);
+        if !succeeded {
+            self.counters
+                .failed_requests
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.counters
+            .retries
+            .fetch_add(u64::from(retries), Ordering::Relaxed);
+        self.counters
+            .bytes_sent
+            .fetch_add(bytes_sent, Ordering::Relaxed);
+    }
+
+    /// Observations dropped because the queue was full, so far.
+    pub(crate) fn dropped_queue_full(&self) -> u64 {
+        self.counters.dropped_queue_full.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of every counter.
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.counters;
+        let mut started = c.retired_started.load(Ordering::Relaxed);
+        let mut sampled_out = c.retired_sampled_out.load(Ordering::Relaxed);
+        let mut in_rings = 0usize;
+        for t in self.threads.lock().iter() {
+            started += t.counters.started.load(Ordering::Relaxed);
+            sampled_out += t.counters.sampled_out.load(Ordering::Relaxed);
+            in_rings += t.consumer.slots();
+        }
+        Stats {
+            started,
+            exported: c.exported.load(Ordering::Relaxed),
+            dropped_queue_full: c.dropped_queue_full.load(Ordering::Relaxed),
+            dropped_sampling: sampled_out,
+            dropped_rejected: c.dropped_rejected.load(Ordering::Relaxed),
+            dropped_export_failed: c.dropped_failed.load(Ordering::Relaxed),
+            dropped_after_shutdown: c.dropped_after_shutdown.load(Ordering::Relaxed),
+            refused_after_shutdown: c.refused_after_shutdown.load(Ordering::Relaxed),
+            export_requests: c.export_requests.load(Ordering::Relaxed),
+            failed_requests: c.failed_requests.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
+            queue_depth: (self.queued.load(Ordering::Relaxed) + in_rings) as u64,
+        }
+    }
+}

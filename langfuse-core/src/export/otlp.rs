@@ -1,0 +1,1290 @@
+//! OTLP/protobuf encoding of finished observations, written straight from [`Record`]s.
+//!
+//! The output is an `ExportTraceServiceRequest` (opentelemetry-proto, collector/trace/v1) with
+//! one `ResourceSpans` and one `ScopeSpans`, carrying the Langfuse attribute mapping of
+//! DESIGN section 7. No intermediate message structs are built: fields go into reused scratch
+//! buffers with `prost::encoding` primitives, so a steady-state batch allocates only the
+//! request body it returns.
+
+// Wired into the exporter thread by the integrator; until then only the tests use it.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::fmt::{self, Write as _};
+use std::time::{Duration, UNIX_EPOCH};
+
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+
+use crate::clock::Anchor;
+use crate::observation::{Level, Payload, Record, Timestamp};
+
+// Field numbers from opentelemetry-proto. Every one is below 16, so each key is one byte.
+const REQUEST_RESOURCE_SPANS: u32 = 1;
+const RESOURCE_SPANS_RESOURCE: u32 = 1;
+const RESOURCE_SPANS_SCOPE_SPANS: u32 = 2;
+const RESOURCE_ATTRIBUTES: u32 = 1;
+const SCOPE_SPANS_SCOPE: u32 = 1;
+const SCOPE_SPANS_SPANS: u32 = 2;
+const SCOPE_NAME: u32 = 1;
+const SCOPE_VERSION: u32 = 2;
+const SCOPE_ATTRIBUTES: u32 = 3;
+const SPAN_TRACE_ID: u32 = 1;
+const SPAN_SPAN_ID: u32 = 2;
+const SPAN_PARENT_SPAN_ID: u32 = 4;
+const SPAN_NAME: u32 = 5;
+const SPAN_KIND: u32 = 6;
+const SPAN_START_TIME: u32 = 7;
+const SPAN_END_TIME: u32 = 8;
+const SPAN_ATTRIBUTES: u32 = 9;
+const SPAN_STATUS: u32 = 15;
+const STATUS_MESSAGE: u32 = 2;
+const STATUS_CODE: u32 = 3;
+const KEY_VALUE_KEY: u32 = 1;
+const KEY_VALUE_VALUE: u32 = 2;
+const ANY_VALUE_STRING: u32 = 1;
+const ANY_VALUE_BOOL: u32 = 2;
+const ANY_VALUE_INT: u32 = 3;
+const ANY_VALUE_ARRAY: u32 = 5;
+const ARRAY_VALUE_VALUES: u32 = 1;
+
+const SPAN_KIND_INTERNAL: u64 = 1;
+const STATUS_CODE_ERROR: u64 = 2;
+
+/// Instrumentation scope name. The server skips copying leftover attributes into metadata
+/// only for scopes starting with `langfuse-sdk`, so this exact prefix matters.
+const SCOPE: &str = "langfuse-sdk";
+const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Scratch capacity kept between batches. One huge batch should not pin its buffers forever.
+const RETAINED_SCRATCH_BYTES: usize = 1 << 20;
+
+/// Process-wide values the encoder stamps on every request; built from the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct EncoderSettings {
+    /// Resource `service.name`.
+    pub(crate) service_name: String,
+    /// `langfuse.environment`, on the resource and on every span; omitted when `None` (the
+    /// server then uses `default`).
+    pub(crate) environment: Option<String>,
+    /// `langfuse.release`, on the resource and on every span unless the trace sets its own.
+    pub(crate) release: Option<String>,
+    /// Scope attribute `public_key`.
+    pub(crate) public_key: Option<String>,
+}
+
+/// One encoded request and what went into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EncodedBatch {
+    /// The uncompressed `ExportTraceServiceRequest`.
+    pub(crate) body: Vec<u8>,
+    /// Records taken from the queue: one span each.
+    pub(crate) observations: usize,
+    /// Sum of [`Record::captured_bytes`] of those records, so the queue can release its byte
+    /// bound.
+    pub(crate) captured_bytes: usize,
+}
+
+/// Encodes records into OTLP requests, keeping its buffers between calls.
+#[derive(Debug)]
+pub(crate) struct OtlpEncoder {
+    environment: Option<String>,
+    release: Option<String>,
+    /// `ResourceSpans.resource`, key and length included: identical in every request.
+    resource_field: Vec<u8>,
+    /// `ScopeSpans.scope`, key and length included: identical in every request.
+    scope_field: Vec<u8>,
+    /// The framed spans (`ScopeSpans.spans` fields) of the request being built.
+    spans: Vec<u8>,
+    /// The body of the span being encoded; its length is needed before it can be framed.
+    span: Vec<u8>,
+    /// Decoded text of a JSON string payload, or a formatted timestamp.
+    text: String,
+}
+
+impl OtlpEncoder {
+    /// Prepares the parts every request shares.
+    pub(crate) fn new(settings: EncoderSettings) -> Self {
+        let EncoderSettings {
+            service_name,
+            environment,
+            release,
+            public_key,
+        } = settings;
+
+        let mut resource = Vec::new();
+        put_attribute(
+            &mut resource,
+            RESOURCE_ATTRIBUTES,
+            "service.name",
+            Value::Str(&service_name),
+        );
+        if let Some(environment) = &environment {
+            put_attribute(
+                &mut resource,
+                RESOURCE_ATTRIBUTES,
+                "langfuse.environment",
+                Value::Str(environment),
+            );
+        }
+        if let Some(release) = &release {
+            put_attribute(
+                &mut resource,
+                RESOURCE_ATTRIBUTES,
+                "langfuse.release",
+                Value::Str(release),
+            );
+        }
+        put_attribute(
+            &mut resource,
+            RESOURCE_ATTRIBUTES,
+            "telemetry.sdk.language",
+            Value::Str("rust"),
+        );
+        put_attribute(
+            &mut resource,
+            RESOURCE_ATTRIBUTES,
+            "telemetry.sdk.name",
+            Value::Str("langfuse"),
+        );
+        put_attribute(
+            &mut resource,
+            RESOURCE_ATTRIBUTES,
+            "telemetry.sdk.version",
+            Value::Str(SDK_VERSION),
+        );
+        let mut resource_field = Vec::with_capacity(framed_len(resource.len()));
+        put_bytes(&mut resource_field, RESOURCE_SPANS_RESOURCE, &resource);
+
+        let mut scope = Vec::new();
+        put_bytes(&mut scope, SCOPE_NAME, SCOPE.as_bytes());
+        put_bytes(&mut scope, SCOPE_VERSION, SDK_VERSION.as_bytes());
+        if let Some(public_key) = &public_key {
+            put_attribute(
+                &mut scope,
+                SCOPE_ATTRIBUTES,
+                "public_key",
+                Value::Str(public_key),
+            );
+        }
+        let mut scope_field = Vec::with_capacity(framed_len(scope.len()));
+        put_bytes(&mut scope_field, SCOPE_SPANS_SCOPE, &scope);
+
+        Self {
+            environment,
+            release,
+            resource_field,
+            scope_field,
+            spans: Vec::new(),
+            span: Vec::new(),
+            text: String::new(),
+        }
+    }
+
+    /// Takes records from the front of `pending` while the encoded request stays within
+    /// `max_bytes`, and returns that request; `None` when `pending` is empty.
+    ///
+    /// At least one record is always taken, even if it alone exceeds `max_bytes`, so that an
+    /// oversized observation cannot block the queue. Every record has non-zero trace and
+    /// span ids by type, so the server's "missing id" rejection of a whole request cannot
+    /// happen.
+    pub(crate) fn encode_batch(
+        &mut self,
+        pending: &mut VecDeque<Record>,
+        max_bytes: usize,
+        anchor: &Anchor,
+    ) -> Option<EncodedBatch> {
+        self.spans.clear();
+        let mut observations = 0;
+        let mut captured_bytes = 0;
+        while let Some(record) = pending.front() {
+            self.encode_span(record, anchor);
+            let grown = self.spans.len() + framed_len(self.span.len());
+            if observations > 0
+                && request_len(&self.resource_field, &self.scope_field, grown) > max_bytes
+            {
+                break;
+            }
+            put_bytes(&mut self.spans, SCOPE_SPANS_SPANS, &self.span);
+            captured_bytes += record.captured_bytes();
+            pending.pop_front();
+            observations += 1;
+        }
+        if observations == 0 {
+            return None;
+        }
+        let body = self.assemble();
+        self.trim_scratch();
+        Some(EncodedBatch {
+            body,
+            observations,
+            captured_bytes,
+        })
+    }
+
+    /// Wraps the framed spans in `ScopeSpans`, `ResourceSpans` and the request.
+    fn assemble(&self) -> Vec<u8> {
+        let scope_spans_len = self.scope_field.len() + self.spans.len();
+        let resource_spans_len = self.resource_field.len() + framed_len(scope_spans_len);
+        let total = framed_len(resource_spans_len);
+        let mut body = Vec::with_capacity(total);
+        put_header(&mut body, REQUEST_RESOURCE_SPANS, resource_spans_len);
+        body.extend_from_slice(&self.resource_field);
+        put_header(&mut body, RESOURCE_SPANS_SCOPE_SPANS, scope_spans_len);
+        body.extend_from_slice(&self.scope_field);
+        body.extend_from_slice(&self.spans);
+        debug_assert_eq!(body.len(), total);
+        body
+    }
+
+    fn trim_scratch(&mut self) {
+        self.spans.clear();
+        self.spans.shrink_to(RETAINED_SCRATCH_BYTES);
+        self.span.clear();
+        self.span.shrink_to(RETAINED_SCRATCH_BYTES);
+        self.text.clear();
+        self.text.shrink_to(RETAINED_SCRATCH_BYTES);
+    }
+
+    /// Encodes one record into `self.span` (the `Span` message body, unframed).
+    fn encode_span(&mut self, record: &Record, anchor: &Anchor) {
+        let Self {
+            environment,
+            release,
+            span: buf,
+            text,
+            ..
+        } = self;
+        buf.clear();
+
+        put_bytes(buf, SPAN_TRACE_ID, &record.trace_id.to_bytes());
+        put_bytes(buf, SPAN_SPAN_ID, &record.id.to_bytes());
+        if let Some(parent) = record.parent_id {
+            put_bytes(buf, SPAN_PARENT_SPAN_ID, &parent.to_bytes());
+        }
+        put_bytes(buf, SPAN_NAME, record.name().as_bytes());
+        put_varint(buf, SPAN_KIND, SPAN_KIND_INTERNAL);
+        put_fixed64(buf, SPAN_START_TIME, anchor.unix_nanos(record.start));
+        put_fixed64(buf, SPAN_END_TIME, anchor.unix_nanos(record.end));
+
+        let kind = record.descriptor.kind;
+        let data = record.data.as_deref();
+        let trace = record.trace.as_deref();
+
+        span_attribute(buf, "langfuse.observation.type", Value::Str(kind.as_str()));
+        if record.level != Level::Default {
+            span_attribute(
+                buf,
+                "langfuse.observation.level",
+                Value::Str(record.level.as_str()),
+            );
+        }
+        if let Some(message) = record.status_message() {
+            span_attribute(
+                buf,
+                "langfuse.observation.status_message",
+                Value::Str(message),
+            );
+        }
+        if let Some(data) = data {
+            payload_attribute(buf, text, "langfuse.observation.input", data.input.as_ref());
+            payload_attribute(
+                buf,
+                text,
+                "langfuse.observation.output",
+                data.output.as_ref(),
+            );
+            payload_attribute(
+                buf,
+                text,
+                "langfuse.observation.metadata",
+                data.metadata.as_ref(),
+            );
+        }
+        let version = data
+            .and_then(|d| d.version.as_deref())
+            .or_else(|| trace.and_then(|t| t.version.as_deref()));
+        if let Some(version) = version {
+            span_attribute(buf, "langfuse.version", Value::Str(version));
+        }
+        if let Some(environment) = environment {
+            span_attribute(buf, "langfuse.environment", Value::Str(environment));
+        }
+        // A release set on the trace is more specific than the process-wide one.
+        let release = trace
+            .and_then(|t| t.release.as_deref())
+            .or(release.as_deref());
+        if let Some(release) = release {
+            span_attribute(buf, "langfuse.release", Value::Str(release));
+        }
+
+        if kind.is_generation_like()
+            && let Some(generation) = data.and_then(|d| d.generation.as_deref())
+        {
+            if let Some(model) = &generation.model {
+                span_attribute(buf, "langfuse.observation.model.name", Value::Str(model));
+            }
+            payload_attribute(
+                buf,
+                text,
+                "langfuse.observation.model.parameters",
+                generation.model_parameters.as_ref(),
+            );
+            payload_attribute(
+                buf,
+                text,
+                "langfuse.observation.usage_details",
+                generation.usage_details.as_ref(),
+            );
+            payload_attribute(
+                buf,
+                text,
+                "langfuse.observation.cost_details",
+                generation.cost_details.as_ref(),
+            );
+            if let Some(at) = generation.completion_start_time {
+                format_iso8601(anchor, at, text);
+                span_attribute(
+                    buf,
+                    "langfuse.observation.completion_start_time",
+                    Value::Str(text),
+                );
+            }
+            if let Some(name) = &generation.prompt_name {
+                span_attribute(buf, "langfuse.observation.prompt.name", Value::Str(name));
+            }
+            if let Some(version) = generation.prompt_version {
+                span_attribute(
+                    buf,
+                    "langfuse.observation.prompt.version",
+                    Value::Int(version),
+                );
+            }
+        }
+
+        if let Some(trace) = trace {
+            if let Some(user_id) = &trace.user_id {
+                span_attribute(buf, "user.id", Value::Str(user_id));
+            }
+            if let Some(session_id) = &trace.session_id {
+                span_attribute(buf, "session.id", Value::Str(session_id));
+            }
+            if let Some(name) = &trace.name {
+                span_attribute(buf, "langfuse.trace.name", Value::Str(name));
+            }
+            if !trace.tags.is_empty() {
+                span_attribute(buf, "langfuse.trace.tags", Value::StrArray(&trace.tags));
+            }
+            payload_attribute(
+                buf,
+                text,
+                "langfuse.trace.metadata",
+                trace.metadata.as_ref(),
+            );
+            if let Some(public) = trace.public {
+                span_attribute(buf, "langfuse.trace.public", Value::Bool(public));
+            }
+            payload_attribute(buf, text, "langfuse.trace.input", trace.input.as_ref());
+            payload_attribute(buf, text, "langfuse.trace.output", trace.output.as_ref());
+        }
+        if record.is_as_root() {
+            span_attribute(buf, "langfuse.internal.as_root", Value::Bool(true));
+        }
+
+        if record.level == Level::Error {
+            let message = record.status_message().unwrap_or("");
+            let status_len = if message.is_empty() {
+                0
+            } else {
+                framed_len(message.len())
+            } + 2;
+            put_header(buf, SPAN_STATUS, status_len);
+            if !message.is_empty() {
+                put_bytes(buf, STATUS_MESSAGE, message.as_bytes());
+            }
+            put_varint(buf, STATUS_CODE, STATUS_CODE_ERROR);
+        }
+    }
+}
+
+/// An `AnyValue` of one of the kinds Langfuse reads.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    StrArray(&'a [String]),
+}
+
+impl Value<'_> {
+    /// Length of the `AnyValue` message body.
+    fn encoded_len(self) -> usize {
+        match self {
+            Self::Str(s) => framed_len(s.len()),
+            Self::Bool(_) => 2,
+            Self::Int(i) => 1 + encoded_len_varint(i as u64),
+            Self::StrArray(items) => framed_len(array_len(items)),
+        }
+    }
+
+    fn encode(self, buf: &mut Vec<u8>) {
+        match self {
+            Self::Str(s) => put_bytes(buf, ANY_VALUE_STRING, s.as_bytes()),
+            Self::Bool(b) => put_varint(buf, ANY_VALUE_BOOL, u64::from(b)),
+            // int64 is a plain varint of the two's complement, as protobuf specifies.
+            Self::Int(i) => put_varint(buf, ANY_VALUE_INT, i as u64),
+            Self::StrArray(items) => {
+                put_header(buf, ANY_VALUE_ARRAY, array_len(items));
+                for item in items {
+                    put_header(buf, ARRAY_VALUE_VALUES, framed_len(item.len()));
+                    put_bytes(buf, ANY_VALUE_STRING, item.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// Length of an `ArrayValue` body holding one string `AnyValue` per item.
+fn array_len(items: &[String]) -> usize {
+    items
+        .iter()
+        .map(|item| framed_len(framed_len(item.len())))
+        .sum()
+}
+
+/// Length of a length-delimited field with a one-byte key and a body of `len` bytes.
+fn framed_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
+/// Length of the whole request once `spans_len` bytes of framed spans are in it.
+fn request_len(resource_field: &[u8], scope_field: &[u8], spans_len: usize) -> usize {
+    let scope_spans_len = scope_field.len() + spans_len;
+    framed_len(resource_field.len() + framed_len(scope_spans_len))
+}
+
+fn put_header(buf: &mut Vec<u8>, tag: u32, len: usize) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    encode_varint(len as u64, buf);
+}
+
+fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+    put_header(buf, tag, bytes.len());
+    buf.extend_from_slice(bytes);
+}
+
+fn put_varint(buf: &mut Vec<u8>, tag: u32, value: u64) {
+    encode_key(tag, WireType::Varint, buf);
+    encode_varint(value, buf);
+}
+
+fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
+    encode_key(tag, WireType::SixtyFourBit, buf);
+    buf.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Writes one `KeyValue` as field `tag` of the enclosing message.
+fn put_attribute(buf: &mut Vec<u8>, tag: u32, key: &str, value: Value<'_>) {
+    let value_len = value.encoded_len();
+    put_header(buf, tag, framed_len(key.len()) + framed_len(value_len));
+    put_bytes(buf, KEY_VALUE_KEY, key.as_bytes());
+    put_header(buf, KEY_VALUE_VALUE, value_len);
+    value.encode(buf);
+}
+
+fn span_attribute(buf: &mut Vec<u8>, key: &str, value: Value<'_>) {
+    put_attribute(buf, SPAN_ATTRIBUTES, key, value);
+}
+
+fn payload_attribute(
+    buf: &mut Vec<u8>,
+    scratch: &mut String,
+    key: &str,
+    payload: Option<&Payload>,
+) {
+    if let Some(payload) = payload {
+        span_attribute(buf, key, Value::Str(payload_text(payload, scratch)));
+    }
+}
+
+/// The text sent for a payload. Langfuse stores attribute strings as they are, so a JSON
+/// string literal is unwrapped to its raw text (shown as text rather than as `"..."`); any
+/// other JSON goes as JSON text.
+fn payload_text<'a>(payload: &'a Payload, scratch: &'a mut String) -> &'a str {
+    match payload {
+        Payload::Text(text) => text,
+        Payload::Json(json) => {
+            if json.trim_start().starts_with('"') && decode_json_string(json, scratch) {
+                scratch
+            } else {
+                json
+            }
+        }
+    }
+}
+
+/// Decodes `json` into `out` if it is exactly one JSON string literal. serde_json does the
+/// unescaping; it only allocates for strings that contain escapes.
+fn decode_json_string(json: &str, out: &mut String) -> bool {
+    struct AppendTo<'a>(&'a mut String);
+
+    impl serde::de::Visitor<'_> for AppendTo<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<(), E> {
+            self.0.push_str(value);
+            Ok(())
+        }
+    }
+
+    out.clear();
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde::Deserializer::deserialize_str(&mut de, AppendTo(out)).is_ok() && de.end().is_ok()
+}
+
+/// Formats a timestamp as RFC 3339 UTC with nanoseconds, e.g. `2026-11-25T03:01:02.123456789Z`.
+fn format_iso8601(anchor: &Anchor, at: Timestamp, out: &mut String) {
+    out.clear();
+    let time = UNIX_EPOCH + Duration::from_nanos(anchor.unix_nanos(at));
+    // Writing to a String cannot fail, and u64 nanoseconds end in 2554, inside humantime's range.
+    let _ = write!(out, "{}", humantime::format_rfc3339_nanos(time));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, VecDeque};
+    use std::sync::Arc;
+    use std::time::UNIX_EPOCH;
+
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+    use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+    use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+    use prost::Message as _;
+
+    use super::*;
+    use crate::observation::{
+        CaptureSetting, Descriptor, GenerationData, ObservationData, ObservationId,
+        ObservationType, TraceAttributes, TraceId, flags,
+    };
+
+    static RETRIEVE: Descriptor = Descriptor::new(
+        "retrieve",
+        ObservationType::Retriever,
+        CaptureSetting::Inherit,
+        CaptureSetting::Inherit,
+    );
+    static CHAT: Descriptor = Descriptor::new(
+        "chat",
+        ObservationType::Generation,
+        CaptureSetting::Inherit,
+        CaptureSetting::Inherit,
+    );
+    static EMBED: Descriptor = Descriptor::new(
+        "embed",
+        ObservationType::Embedding,
+        CaptureSetting::Inherit,
+        CaptureSetting::Inherit,
+    );
+
+    const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+    const START: u64 = 1_764_039_662_123_456_789;
+
+    fn settings() -> EncoderSettings {
+        EncoderSettings {
+            service_name: "checkout".into(),
+            environment: Some("staging".into()),
+            release: Some("v1.2.3".into()),
+            public_key: Some("pk-lf-test".into()),
+        }
+    }
+
+    fn record(id: u64, descriptor: &'static Descriptor) -> Record {
+        Record {
+            trace_id: TraceId::from_u128(TRACE).unwrap(),
+            id: ObservationId::from_u64(id).unwrap(),
+            parent_id: None,
+            start: Timestamp::UnixNanos(START),
+            end: Timestamp::UnixNanos(START + 1_500_000),
+            descriptor,
+            level: Level::Default,
+            flags: 0,
+            data: None,
+            trace: None,
+        }
+    }
+
+    fn with_data(mut record: Record, data: ObservationData) -> Record {
+        record.data = Some(Box::new(data));
+        record
+    }
+
+    fn encode_all(
+        settings: EncoderSettings,
+        records: Vec<Record>,
+    ) -> (Vec<u8>, ExportTraceServiceRequest) {
+        let count = records.len();
+        let mut pending = VecDeque::from(records);
+        let mut encoder = OtlpEncoder::new(settings);
+        let batch = encoder
+            .encode_batch(&mut pending, usize::MAX, &Anchor::fixed(0, 0))
+            .unwrap();
+        assert_eq!(batch.observations, count);
+        assert!(pending.is_empty());
+        let decoded = ExportTraceServiceRequest::decode(batch.body.as_slice()).unwrap();
+        (batch.body, decoded)
+    }
+
+    fn spans_of(request: &ExportTraceServiceRequest) -> &[Span] {
+        assert_eq!(request.resource_spans.len(), 1);
+        assert_eq!(request.resource_spans[0].scope_spans.len(), 1);
+        &request.resource_spans[0].scope_spans[0].spans
+    }
+
+    fn one_span(records: Vec<Record>) -> Span {
+        let (_, request) = encode_all(settings(), records);
+        let spans = spans_of(&request);
+        assert_eq!(spans.len(), 1);
+        spans[0].clone()
+    }
+
+    fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+        let mut found = attributes.iter().filter(|kv| kv.key == key);
+        let first = found.next()?;
+        assert!(found.next().is_none(), "attribute {key} sent twice");
+        first.value.as_ref()?.value.as_ref()
+    }
+
+    fn str_attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
+        match attr(attributes, key)? {
+            AnyValue::StringValue(s) => Some(s),
+            other => panic!("{key} is not a string: {other:?}"),
+        }
+    }
+
+    fn keys(attributes: &[KeyValue]) -> Vec<&str> {
+        attributes.iter().map(|kv| kv.key.as_str()).collect()
+    }
+
+    fn nanos_of(rfc3339: &str) -> u64 {
+        let time = humantime::parse_rfc3339(rfc3339).unwrap();
+        time.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+    }
+
+    #[test]
+    fn output_is_canonical_protobuf() {
+        // prost re-encodes in field order with minimal varints: byte equality means our
+        // hand-written lengths and order match what any generated encoder would produce.
+        let mut child = record(2, &CHAT);
+        child.parent_id = ObservationId::from_u64(1);
+        child.level = Level::Error;
+        child.flags = flags::AS_ROOT;
+        let child = with_data(
+            child,
+            ObservationData {
+                status_message: Some("boom".into()),
+                input: Some(Payload::Json("\"hi\"".into())),
+                generation: Some(Box::new(GenerationData {
+                    prompt_version: Some(-3),
+                    ..GenerationData::default()
+                })),
+                ..ObservationData::default()
+            },
+        );
+        let mut root = record(1, &RETRIEVE);
+        root.trace = Some(Arc::new(TraceAttributes {
+            tags: vec!["a".into(), String::new(), "é".repeat(100)],
+            public: Some(false),
+            ..TraceAttributes::default()
+        }));
+        let (body, request) = encode_all(settings(), vec![root, child]);
+        assert_eq!(request.encode_to_vec(), body);
+    }
+
+    #[test]
+    fn resource_and_scope_identify_the_sdk() {
+        let (_, request) = encode_all(settings(), vec![record(1, &RETRIEVE)]);
+        let resource: &Resource = request.resource_spans[0].resource.as_ref().unwrap();
+        let version = env!("CARGO_PKG_VERSION");
+        let expected = [
+            ("service.name", "checkout"),
+            ("langfuse.environment", "staging"),
+            ("langfuse.release", "v1.2.3"),
+            ("telemetry.sdk.language", "rust"),
+            ("telemetry.sdk.name", "langfuse"),
+            ("telemetry.sdk.version", version),
+        ];
+        assert_eq!(keys(&resource.attributes), expected.map(|(k, _)| k));
+        for (key, value) in expected {
+            assert_eq!(str_attr(&resource.attributes, key), Some(value), "{key}");
+        }
+        let scope: &InstrumentationScope = request.resource_spans[0].scope_spans[0]
+            .scope
+            .as_ref()
+            .unwrap();
+        assert_eq!(scope.name, "langfuse-sdk");
+        assert_eq!(scope.version, version);
+        assert_eq!(keys(&scope.attributes), ["public_key"]);
+        assert_eq!(
+            str_attr(&scope.attributes, "public_key"),
+            Some("pk-lf-test")
+        );
+    }
+
+    #[test]
+    fn unset_settings_are_left_out() {
+        let settings = EncoderSettings {
+            service_name: "svc".into(),
+            ..EncoderSettings::default()
+        };
+        let (_, request) = encode_all(settings, vec![record(1, &RETRIEVE)]);
+        let resource = request.resource_spans[0].resource.as_ref().unwrap();
+        assert_eq!(
+            keys(&resource.attributes),
+            [
+                "service.name",
+                "telemetry.sdk.language",
+                "telemetry.sdk.name",
+                "telemetry.sdk.version"
+            ]
+        );
+        let scope = request.resource_spans[0].scope_spans[0]
+            .scope
+            .as_ref()
+            .unwrap();
+        assert!(scope.attributes.is_empty());
+        let span = &spans_of(&request)[0];
+        assert_eq!(keys(&span.attributes), ["langfuse.observation.type"]);
+    }
+
+    #[test]
+    fn plain_span_carries_ids_name_kind_and_times() {
+        let mut child = record(0x00f0_67aa_0ba9_02b7, &RETRIEVE);
+        child.parent_id = ObservationId::from_u64(0x0102_0304_0506_0708);
+        let span = one_span(vec![child]);
+        assert_eq!(span.trace_id, TRACE.to_be_bytes());
+        assert_eq!(
+            span.span_id,
+            [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]
+        );
+        assert_eq!(span.parent_span_id, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(span.name, "retrieve");
+        assert_eq!(span.kind, SpanKind::Internal as i32);
+        assert_eq!(span.start_time_unix_nano, START);
+        assert_eq!(span.end_time_unix_nano, START + 1_500_000);
+        assert!(span.status.is_none());
+        assert_eq!(
+            keys(&span.attributes),
+            [
+                "langfuse.observation.type",
+                "langfuse.environment",
+                "langfuse.release"
+            ]
+        );
+        assert_eq!(
+            str_attr(&span.attributes, "langfuse.observation.type"),
+            Some("retriever")
+        );
+        assert_eq!(
+            str_attr(&span.attributes, "langfuse.environment"),
+            Some("staging")
+        );
+        assert_eq!(
+            str_attr(&span.attributes, "langfuse.release"),
+            Some("v1.2.3")
+        );
+
+        let root = one_span(vec![record(1, &RETRIEVE)]);
+        assert!(root.parent_span_id.is_empty());
+    }
+
+    #[test]
+    fn tick_timestamps_are_converted_with_the_anchor() {
+        let mut r = record(1, &RETRIEVE);
+        r.start = Timestamp::Ticks(1_000);
+        r.end = Timestamp::UnixNanos(START + 7);
+        let mut pending = VecDeque::from([r]);
+        let batch = OtlpEncoder::new(settings())
+            .encode_batch(&mut pending, usize::MAX, &Anchor::fixed(1_000, START))
+            .unwrap();
+        let request = ExportTraceServiceRequest::decode(batch.body.as_slice()).unwrap();
+        let span = &spans_of(&request)[0];
+        assert_eq!(span.start_time_unix_nano, START);
+        assert_eq!(span.end_time_unix_nano, START + 7);
+    }
+
+    #[test]
+    fn updated_name_replaces_the_static_one() {
+        let r = with_data(
+            record(1, &RETRIEVE),
+            ObservationData {
+                name: Some("search docs".into()),
+                ..ObservationData::default()
+            },
+        );
+        assert_eq!(one_span(vec![r]).name, "search docs");
+    }
+
+    #[test]
+    fn error_level_sets_level_status_and_message() {
+        let mut r = record(1, &RETRIEVE);
+        r.level = Level::Error;
+        let r = with_data(
+            r,
+            ObservationData {
+                status_message: Some("connection reset".into()),
+                ..ObservationData::default()
+            },
+        );
+        let span = one_span(vec![r]);
+        assert_eq!(
+            str_attr(&span.attributes, "langfuse.observation.level"),
+            Some("ERROR")
+        );
+        assert_eq!(
+            str_attr(&span.attributes, "langfuse.observation.status_message"),
+            Some("connection reset")
+        );
+        let status = span.status.unwrap();
+        assert_eq!(status.code, StatusCode::Error as i32);
+        assert_eq!(status.message, "connection reset");
+
+        let mut bare = record(2, &RETRIEVE);
+        bare.level = Level::Error;
+        let status = one_span(vec![bare]).status.unwrap();
+        assert_eq!(status.code, StatusCode::Error as i32);
+        assert_eq!(status.message, "");
+    }
+
+    #[test]
+    fn other_levels_have_no_status() {
+        for (level, text) in [(Level::Warning, "WARNING"), (Level::Debug, "DEBUG")] {
+            let mut r = record(1, &RETRIEVE);
+            r.level = level;
+            let r = with_data(
+                r,
+                ObservationData {
+                    status_message: Some("cancelled".into()),
+                    ..ObservationData::default()
+                },
+            );
+            let span = one_span(vec![r]);
+            assert_eq!(
+                str_attr(&span.attributes, "langfuse.observation.level"),
+                Some(text)
+            );
+            assert_eq!(
+                str_attr(&span.attributes, "langfuse.observation.status_message"),
+                Some("cancelled")
+            );
+            assert!(span.status.is_none());
+        }
+    }
+
+    #[test]
+    fn json_string_payloads_are_sent_as_raw_text() {
+        let cases = [
+            (
+                Payload::Json(r#""hello \"world\"""#.into()),
+                r#"hello "world""#,
+            ),
+            (
+                Payload::Json(r#"  "\u00e9\ud83d\ude00\n" "#.into()),
+                "é😀\n",
+            ),
+            (Payload::Json(r#""""#.into()), ""),
+            (Payload::Json(r#"{"a":[1,"x"]}"#.into()), r#"{"a":[1,"x"]}"#),
+            (Payload::Json("42".into()), "42"),
+            (Payload::Json("null".into()), "null"),
+            (Payload::Text(r#""quoted""#.into()), r#""quoted""#),
+            (
+                Payload::Text("plain…[truncated]".into()),
+                "plain…[truncated]",
+            ),
+        ];
+        for (payload, expected) in cases {
+            let r = with_data(
+                record(1, &RETRIEVE),
+                ObservationData {
+                    input: Some(payload.clone()),
+                    output: Some(payload.clone()),
+                    metadata: Some(payload.clone()),
+                    ..ObservationData::default()
+                },
+            );
+            let span = one_span(vec![r]);
+            for key in [
+                "langfuse.observation.input",
+                "langfuse.observation.output",
+                "langfuse.observation.metadata",
+            ] {
+                assert_eq!(
+                    str_attr(&span.attributes, key),
+                    Some(expected),
+                    "{key} of {payload:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_json_strings_fall_back_to_the_text() {
+        // Payload::Json promises valid JSON; if that is ever broken the text still goes out.
+        let mut scratch = String::new();
+        for text in [r#""a" "b""#, r#""unterminated"#, r#""bad \q escape""#] {
+            let payload = Payload::Json(text.into());
+            assert_eq!(payload_text(&payload, &mut scratch), text);
+        }
+    }
+
+    #[test]
+    fn generation_fields() {
+        let r = with_data(
+            record(1, &CHAT),
+            ObservationData {
+                version: Some("obs-v2".into()),
+                generation: Some(Box::new(GenerationData {
+                    model: Some("gpt-4o".into()),
+                    model_parameters: Some(Payload::Json(r#"{"temperature":0.2}"#.into())),
+                    usage_details: Some(Payload::Json(r#"{"input":10,"output":20}"#.into())),
+                    cost_details: Some(Payload::Json(r#"{"total":0.0012}"#.into())),
+                    completion_start_time: Some(Timestamp::UnixNanos(nanos_of(
+                        "2026-11-25T03:01:02.123456789Z",
+                    ))),
+                    prompt_name: Some("greeting".into()),
+                    prompt_version: Some(7),
+                })),
+                ..ObservationData::default()
+            },
+        );
+        let span = one_span(vec![r]);
+        let a = &span.attributes;
+        assert_eq!(str_attr(a, "langfuse.observation.type"), Some("generation"));
+        assert_eq!(
+            str_attr(a, "langfuse.observation.model.name"),
+            Some("gpt-4o")
+        );
+        assert_eq!(
+            str_attr(a, "langfuse.observation.model.parameters"),
+            Some(r#"{"temperature":0.2}"#)
+        );
+        assert_eq!(
+            str_attr(a, "langfuse.observation.usage_details"),
+            Some(r#"{"input":10,"output":20}"#)
+        );
+        assert_eq!(
+            str_attr(a, "langfuse.observation.cost_details"),
+            Some(r#"{"total":0.0012}"#)
+        );
+        assert_eq!(
+            str_attr(a, "langfuse.observation.completion_start_time"),
+            Some("2026-11-25T03:01:02.123456789Z")
+        );
+        assert_eq!(
+            str_attr(a, "langfuse.observation.prompt.name"),
+            Some("greeting")
+        );
+        assert_eq!(
+            attr(a, "langfuse.observation.prompt.version"),
+            Some(&AnyValue::IntValue(7))
+        );
+        assert_eq!(str_attr(a, "langfuse.version"), Some("obs-v2"));
+    }
+
+    #[test]
+    fn generation_fields_only_on_generation_like_types() {
+        let generation = GenerationData {
+            model: Some("text-embedding-3-small".into()),
+            prompt_version: Some(1),
+            ..GenerationData::default()
+        };
+        let data = ObservationData {
+            generation: Some(Box::new(generation)),
+            ..ObservationData::default()
+        };
+        let embedding = one_span(vec![with_data(record(1, &EMBED), data.clone())]);
+        assert_eq!(
+            str_attr(&embedding.attributes, "langfuse.observation.model.name"),
+            Some("text-embedding-3-small")
+        );
+        let span = one_span(vec![with_data(record(1, &RETRIEVE), data)]);
+        assert!(attr(&span.attributes, "langfuse.observation.model.name").is_none());
+        assert!(attr(&span.attributes, "langfuse.observation.prompt.version").is_none());
+    }
+
+    #[test]
+    fn trace_attributes_go_on_every_span() {
+        let trace = Arc::new(TraceAttributes {
+            name: Some("checkout flow".into()),
+            user_id: Some("user-1".into()),
+            session_id: Some("session-9".into()),
+            version: Some("trace-v1".into()),
+            release: Some("trace-release".into()),
+            tags: vec!["beta".into(), "eu".into()],
+            metadata: Some(Payload::Json(r#"{"tenant":"acme"}"#.into())),
+            public: Some(true),
+            input: Some(Payload::Json(r#""what is up?""#.into())),
+            output: Some(Payload::Json(r#"{"answer":42}"#.into())),
+        });
+        let mut first = record(1, &RETRIEVE);
+        first.trace = Some(trace.clone());
+        let mut second = with_data(
+            record(2, &RETRIEVE),
+            ObservationData {
+                version: Some("obs-v9".into()),
+                ..ObservationData::default()
+            },
+        );
+        second.trace = Some(trace);
+        let (_, request) = encode_all(settings(), vec![first, second]);
+        let spans = spans_of(&request);
+        for span in spans {
+            let a = &span.attributes;
+            assert_eq!(str_attr(a, "user.id"), Some("user-1"));
+            assert_eq!(str_attr(a, "session.id"), Some("session-9"));
+            assert_eq!(str_attr(a, "langfuse.trace.name"), Some("checkout flow"));
+            let tags = match attr(a, "langfuse.trace.tags") {
+                Some(AnyValue::ArrayValue(array)) => array
+                    .values
+                    .iter()
+                    .map(|v| match &v.value {
+                        Some(AnyValue::StringValue(s)) => s.as_str(),
+                        other => panic!("tag is not a string: {other:?}"),
+                    })
+                    .collect::<Vec<_>>(),
+                other => panic!("tags are not an array: {other:?}"),
+            };
+            assert_eq!(tags, ["beta", "eu"]);
+            assert_eq!(
+                str_attr(a, "langfuse.trace.metadata"),
+                Some(r#"{"tenant":"acme"}"#)
+            );
+            assert_eq!(
+                attr(a, "langfuse.trace.public"),
+                Some(&AnyValue::BoolValue(true))
+            );
+            assert_eq!(str_attr(a, "langfuse.trace.input"), Some("what is up?"));
+            assert_eq!(
+                str_attr(a, "langfuse.trace.output"),
+                Some(r#"{"answer":42}"#)
+            );
+            assert_eq!(str_attr(a, "langfuse.release"), Some("trace-release"));
+        }
+        assert_eq!(
+            str_attr(&spans[0].attributes, "langfuse.version"),
+            Some("trace-v1")
+        );
+        assert_eq!(
+            str_attr(&spans[1].attributes, "langfuse.version"),
+            Some("obs-v9")
+        );
+    }
+
+    #[test]
+    fn false_and_empty_trace_values() {
+        let mut r = record(1, &RETRIEVE);
+        r.trace = Some(Arc::new(TraceAttributes {
+            public: Some(false),
+            ..TraceAttributes::default()
+        }));
+        let span = one_span(vec![r]);
+        assert_eq!(
+            attr(&span.attributes, "langfuse.trace.public"),
+            Some(&AnyValue::BoolValue(false))
+        );
+        assert!(attr(&span.attributes, "langfuse.trace.tags").is_none());
+        // Without a trace release the process-wide one applies.
+        assert_eq!(
+            str_attr(&span.attributes, "langfuse.release"),
+            Some("v1.2.3")
+        );
+    }
+
+    #[test]
+    fn as_root_flag() {
+        let mut joined = record(1, &RETRIEVE);
+        joined.parent_id = ObservationId::from_u64(99);
+        joined.flags = flags::AS_ROOT;
+        let span = one_span(vec![joined]);
+        assert_eq!(
+            attr(&span.attributes, "langfuse.internal.as_root"),
+            Some(&AnyValue::BoolValue(true))
+        );
+        let plain = one_span(vec![record(1, &RETRIEVE)]);
+        assert!(attr(&plain.attributes, "langfuse.internal.as_root").is_none());
+    }
+
+    #[test]
+    fn every_attribute_of_a_full_record_is_sent_once() {
+        let mut r = record(1, &CHAT);
+        r.level = Level::Warning;
+        r.flags = flags::AS_ROOT;
+        r.trace = Some(Arc::new(TraceAttributes {
+            name: Some("t".into()),
+            user_id: Some("u".into()),
+            session_id: Some("s".into()),
+            version: Some("tv".into()),
+            release: Some("tr".into()),
+            tags: vec!["x".into()],
+            metadata: Some(Payload::Json("{}".into())),
+            public: Some(true),
+            input: Some(Payload::Text("in".into())),
+            output: Some(Payload::Text("out".into())),
+        }));
+        let r = with_data(
+            r,
+            ObservationData {
+                name: None,
+                input: Some(Payload::Text("i".into())),
+                output: Some(Payload::Text("o".into())),
+                metadata: Some(Payload::Json("{}".into())),
+                status_message: Some("m".into()),
+                version: Some("v".into()),
+                generation: Some(Box::new(GenerationData {
+                    model: Some("m".into()),
+                    model_parameters: Some(Payload::Json("{}".into())),
+                    usage_details: Some(Payload::Json("{}".into())),
+                    cost_details: Some(Payload::Json("{}".into())),
+                    completion_start_time: Some(Timestamp::UnixNanos(START)),
+                    prompt_name: Some("p".into()),
+                    prompt_version: Some(1),
+                })),
+            },
+        );
+        let span = one_span(vec![r]);
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for key in keys(&span.attributes) {
+            *counts.entry(key).or_default() += 1;
+        }
+        let mut sent: Vec<_> = counts.keys().copied().collect();
+        sent.sort_unstable();
+        let mut expected = vec![
+            "langfuse.observation.type",
+            "langfuse.observation.level",
+            "langfuse.observation.status_message",
+            "langfuse.observation.input",
+            "langfuse.observation.output",
+            "langfuse.observation.metadata",
+            "langfuse.version",
+            "langfuse.environment",
+            "langfuse.release",
+            "langfuse.observation.model.name",
+            "langfuse.observation.model.parameters",
+            "langfuse.observation.usage_details",
+            "langfuse.observation.cost_details",
+            "langfuse.observation.completion_start_time",
+            "langfuse.observation.prompt.name",
+            "langfuse.observation.prompt.version",
+            "user.id",
+            "session.id",
+            "langfuse.trace.name",
+            "langfuse.trace.tags",
+            "langfuse.trace.metadata",
+            "langfuse.trace.public",
+            "langfuse.trace.input",
+            "langfuse.trace.output",
+            "langfuse.internal.as_root",
+        ];
+        expected.sort_unstable();
+        assert_eq!(sent, expected);
+        assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    }
+
+    fn sized_record(id: u64, input_len: usize) -> Record {
+        with_data(
+            record(id, &RETRIEVE),
+            ObservationData {
+                input: Some(Payload::Text("x".repeat(input_len))),
+                ..ObservationData::default()
+            },
+        )
+    }
+
+    fn encoded_len_of(records: Vec<Record>) -> usize {
+        let mut pending = VecDeque::from(records);
+        OtlpEncoder::new(settings())
+            .encode_batch(&mut pending, usize::MAX, &Anchor::fixed(0, 0))
+            .unwrap()
+            .body
+            .len()
+    }
+
+    #[test]
+    fn batches_are_cut_by_encoded_size() {
+        let max_bytes = 4_000;
+        let records: Vec<Record> = (1..=20).map(|id| sized_record(id, 900)).collect();
+        let mut pending = VecDeque::from(records.clone());
+        let mut encoder = OtlpEncoder::new(settings());
+        let anchor = Anchor::fixed(0, 0);
+        let mut next_id = 1u64;
+        let mut batches = 0;
+        while let Some(batch) = encoder.encode_batch(&mut pending, max_bytes, &anchor) {
+            batches += 1;
+            assert!(
+                batch.body.len() <= max_bytes,
+                "{} > {max_bytes}",
+                batch.body.len()
+            );
+            assert_eq!(batch.captured_bytes, 900 * batch.observations);
+            let request = ExportTraceServiceRequest::decode(batch.body.as_slice()).unwrap();
+            let spans = spans_of(&request);
+            assert_eq!(spans.len(), batch.observations);
+            for span in spans {
+                assert_eq!(span.span_id, next_id.to_be_bytes(), "order is kept");
+                next_id += 1;
+            }
+            // Maximal: one more record would not have fitted.
+            if !pending.is_empty() {
+                let first = (next_id - batch.observations as u64) as usize - 1;
+                let with_next = records[first..=first + batch.observations].to_vec();
+                assert!(encoded_len_of(with_next) > max_bytes);
+            }
+        }
+        assert_eq!(next_id, 21);
+        assert!(batches > 1 && batches < 20, "{batches} batches");
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn an_oversized_record_goes_alone() {
+        let mut pending = VecDeque::from([sized_record(1, 10_000), sized_record(2, 10)]);
+        let mut encoder = OtlpEncoder::new(settings());
+        let anchor = Anchor::fixed(0, 0);
+        let first = encoder.encode_batch(&mut pending, 1_000, &anchor).unwrap();
+        assert_eq!(first.observations, 1);
+        assert!(first.body.len() > 10_000);
+        let second = encoder.encode_batch(&mut pending, 1_000, &anchor).unwrap();
+        assert_eq!(second.observations, 1);
+        assert!(encoder.encode_batch(&mut pending, 1_000, &anchor).is_none());
+    }
+
+    #[test]
+    fn scratch_state_does_not_leak_between_batches() {
+        let mut encoder = OtlpEncoder::new(settings());
+        let anchor = Anchor::fixed(0, 0);
+        let make = || {
+            let mut r = with_data(
+                record(3, &RETRIEVE),
+                ObservationData {
+                    input: Some(Payload::Json(r#""raw""#.into())),
+                    ..ObservationData::default()
+                },
+            );
+            r.level = Level::Error;
+            VecDeque::from([sized_record(1, 50), r])
+        };
+        let a = encoder
+            .encode_batch(&mut make(), usize::MAX, &anchor)
+            .unwrap();
+        let b = encoder
+            .encode_batch(&mut make(), usize::MAX, &anchor)
+            .unwrap();
+        assert_eq!(a, b);
+    }
+}

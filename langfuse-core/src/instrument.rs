@@ -1,0 +1,404 @@
+//! What `#[observe]` expands to: a guard for synchronous functions, a future wrapper for
+//! asynchronous ones, and the recorders that capture inputs and outcomes.
+//!
+//! None of this is a stable API; the macro's expansion is its only intended caller.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::capture::{InputRecorder, JsonSink, STATUS_MAX_BYTES, TextSink};
+use crate::context::{self, Begin, Frame, Local, OpenObservation, with_local};
+use crate::observation::{Descriptor, Level, ObservationId, Payload};
+use crate::{collector, settings, state};
+
+/// Calls `f`. The expansion runs a synchronous body through this so that `return` and `?`
+/// inside it stay local, and so the closure is `FnOnce` (it may return borrows of `self`).
+#[doc(hidden)]
+#[inline(always)]
+pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+fn wants_input(descriptor: &Descriptor) -> bool {
+    settings::capture_enabled(descriptor.capture_input)
+}
+
+fn wants_output(descriptor: &Descriptor) -> bool {
+    settings::capture_enabled(descriptor.capture_output)
+}
+
+fn record_input(
+    descriptor: &Descriptor,
+    capture: impl FnOnce(&mut InputRecorder),
+) -> Option<Payload> {
+    if !wants_input(descriptor) {
+        return None;
+    }
+    let mut input = InputRecorder::new(settings::capture_max_bytes());
+    capture(&mut input);
+    Some(input.into_payload())
+}
+
+/// The return value and error of an observed call, filled by the expansion.
+#[doc(hidden)]
+pub struct Outcome {
+    capture_output: bool,
+    output: Option<JsonSink>,
+    error: Option<TextSink>,
+}
+
+impl Outcome {
+    fn new(capture_output: bool) -> Self {
+        Self {
+            capture_output,
+            output: None,
+            error: None,
+        }
+    }
+
+    /// Records the successful value with `write`, if output capture is on.
+    #[inline]
+    pub fn output(&mut self, write: impl FnOnce(&mut JsonSink)) {
+        if self.capture_output {
+            let sink = self
+                .output
+                .insert(JsonSink::new(settings::capture_max_bytes()));
+            write(sink);
+        }
+    }
+
+    /// Records an error: the observation's level becomes ERROR and `describe` writes its
+    /// status message.
+    #[inline]
+    pub fn error(&mut self, describe: impl FnOnce(&mut TextSink)) {
+        describe(self.error.insert(TextSink::new(STATUS_MAX_BYTES)));
+    }
+
+    fn apply(self, observation: &mut OpenObservation) {
+        if let Some(output) = self.output {
+            observation.data_mut().output = Some(output.into_payload());
+        }
+        if let Some(error) = self.error {
+            let message = error.into_string();
+            observation.fail(Level::Error, || message);
+        }
+    }
+}
+
+/// Marks an observation as failed by a panic, with the panic's message when the hook saw it.
+fn fail_from_panic(local: &mut Local, observation: &mut OpenObservation) {
+    let message = local.panic_message.clone();
+    observation.fail(Level::Error, || match message {
+        Some(m) => format!("panicked: {m}"),
+        None => "panicked".to_owned(),
+    });
+}
+
+/// Ends an observation that has left the context stack.
+fn end_frame(local: &mut Local, frame: Frame) {
+    if let Frame::Observation(observation) = frame {
+        if state::ends_accepted() {
+            local.end(observation);
+        } else {
+            collector::count_dropped_after_shutdown(1);
+        }
+    }
+}
+
+const INACTIVE: usize = usize::MAX;
+
+/// The guard of a synchronous observation: its frame is on this thread's context stack from
+/// `start` to `end` (or to the drop that unwinding causes).
+#[doc(hidden)]
+#[must_use]
+pub struct SyncObservation {
+    /// Index of this observation's frame on the stack, or `INACTIVE`.
+    depth: usize,
+    /// Whether the frame is a recorded observation (not a sampled-out trace).
+    recorded: bool,
+    descriptor: &'static Descriptor,
+    /// The frame lives in this thread's stack: the guard must stay on this thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl SyncObservation {
+    /// Starts an observation and makes it current.
+    #[inline]
+    pub fn start(descriptor: &'static Descriptor) -> Self {
+        let mut guard = Self {
+            depth: INACTIVE,
+            recorded: false,
+            descriptor,
+            _not_send: PhantomData,
+        };
+        if !state::starts_allowed() {
+            return guard;
+        }
+        with_local(|local| match local.begin(descriptor) {
+            Begin::Noop => {}
+            Begin::Unsampled(parent) => guard.depth = local.push(Frame::Parent(parent)),
+            Begin::Sampled(observation) => {
+                guard.depth = local.push(Frame::Observation(observation));
+                guard.recorded = true;
+            }
+        });
+        guard
+    }
+
+    /// Captures the arguments with `capture`, if this observation is recorded and captures
+    /// its input.
+    #[inline]
+    pub fn with_input(self, capture: impl FnOnce(&mut InputRecorder)) -> Self {
+        if self.recorded
+            && let Some(input) = record_input(self.descriptor, capture)
+        {
+            let depth = self.depth;
+            with_local(|local| {
+                if let Some(Frame::Observation(o)) = local.frame_at(depth) {
+                    o.data_mut().input = Some(input);
+                }
+            });
+        }
+        self
+    }
+
+    /// Ends the observation. `outcome` records the return value or error; it runs only when
+    /// the observation is recorded.
+    #[inline]
+    pub fn end(self, outcome: impl FnOnce(&mut Outcome)) {
+        let this = ManuallyDrop::new(self);
+        if this.depth == INACTIVE {
+            return;
+        }
+        let recorded = if this.recorded {
+            // User code (Serialize, Display) runs here, outside any borrow of the thread state.
+            let mut recorded = Outcome::new(wants_output(this.descriptor));
+            outcome(&mut recorded);
+            Some(recorded)
+        } else {
+            None
+        };
+        let depth = this.depth;
+        with_local(|local| {
+            if let Some(mut frame) = local.pop(depth) {
+                if let (Frame::Observation(o), Some(recorded)) = (&mut frame, recorded) {
+                    recorded.apply(o);
+                }
+                end_frame(local, frame);
+            }
+        });
+    }
+}
+
+impl Drop for SyncObservation {
+    /// Reached only when `end` was not: the body panicked.
+    fn drop(&mut self) {
+        if self.depth == INACTIVE {
+            return;
+        }
+        let depth = self.depth;
+        with_local(|local| {
+            if let Some(mut frame) = local.pop(depth) {
+                if let Frame::Observation(o) = &mut frame {
+                    if std::thread::panicking() {
+                        fail_from_panic(local, o);
+                    } else {
+                        o.fail(Level::Warning, || "ended without returning".to_owned());
+                    }
+                }
+                end_frame(local, frame);
+            }
+        });
+    }
+}
+
+/// An asynchronous observation before it is attached to its future.
+#[doc(hidden)]
+#[must_use]
+pub struct AsyncObservation {
+    frame: Option<Frame>,
+    descriptor: &'static Descriptor,
+}
+
+/// Lets the body of an async observation record its outcome into its own frame.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct OutcomeToken {
+    id: Option<ObservationId>,
+    capture_output: bool,
+}
+
+impl OutcomeToken {
+    /// Records the outcome into the observation this token belongs to, if it is the current
+    /// one (it is, inside its own future's poll).
+    #[inline]
+    pub fn end(self, outcome: impl FnOnce(&mut Outcome)) {
+        let Some(id) = self.id else { return };
+        let mut recorded = Outcome::new(self.capture_output);
+        outcome(&mut recorded);
+        with_local(|local| {
+            if let Some(o) = local.current_observation()
+                && o.id == id
+            {
+                recorded.apply(o);
+            }
+        });
+    }
+}
+
+impl AsyncObservation {
+    /// Starts an observation under the current context. It becomes current only while its
+    /// future is polled.
+    #[inline]
+    pub fn start(descriptor: &'static Descriptor) -> Self {
+        let frame = if state::starts_allowed() {
+            with_local(|local| local.begin(descriptor).into_frame()).flatten()
+        } else {
+            None
+        };
+        Self { frame, descriptor }
+    }
+
+    /// Captures the arguments with `capture`, if this observation is recorded and captures
+    /// its input.
+    #[inline]
+    pub fn with_input(mut self, capture: impl FnOnce(&mut InputRecorder)) -> Self {
+        if let Some(Frame::Observation(o)) = &mut self.frame
+            && let Some(input) = record_input(self.descriptor, capture)
+        {
+            o.data_mut().input = Some(input);
+        }
+        self
+    }
+
+    /// The token the body uses to record its outcome.
+    #[inline]
+    pub fn token(&self) -> OutcomeToken {
+        match &self.frame {
+            Some(Frame::Observation(o)) => OutcomeToken {
+                id: Some(o.id),
+                capture_output: wants_output(self.descriptor),
+            },
+            _ => OutcomeToken {
+                id: None,
+                capture_output: false,
+            },
+        }
+    }
+
+    /// Attaches the observation to `future`.
+    #[inline]
+    pub fn instrument<F: Future>(self, future: F) -> Observed<F> {
+        Observed {
+            inner: ManuallyDrop::new(future),
+            frame: self.frame,
+        }
+    }
+}
+
+/// A future that makes its observation current on every poll and ends it when the inner
+/// future completes, panics, or is dropped before completion (level WARNING, "cancelled").
+#[doc(hidden)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Observed<F> {
+    /// Dropped by hand in `Drop`, inside the observation's context, so that work done by its
+    /// destructors is attributed to it.
+    inner: ManuallyDrop<F>,
+    /// `None` when inactive, while installed on the stack during a poll, or once ended.
+    frame: Option<Frame>,
+}
+
+/// Puts a polled frame back into its future when the poll returns or unwinds.
+struct Reinstall<'a> {
+    slot: &'a mut Option<Frame>,
+    depth: usize,
+}
+
+impl Drop for Reinstall<'_> {
+    fn drop(&mut self) {
+        let depth = self.depth;
+        let slot = &mut *self.slot;
+        with_local(|local| {
+            if let Some(mut frame) = local.pop(depth) {
+                if std::thread::panicking()
+                    && let Frame::Observation(o) = &mut frame
+                {
+                    fail_from_panic(local, o);
+                }
+                *slot = Some(frame);
+            }
+        });
+    }
+}
+
+impl<F: Future> Future for Observed<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and it is
+        // dropped in place in `Drop`. `frame` is not pinned and is moved freely.
+        let this = unsafe { self.get_unchecked_mut() };
+        let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
+        let Some(frame) = this.frame.take() else {
+            return inner.poll(cx);
+        };
+        let mut frame = Some(frame);
+        let depth = with_local(|local| local.push(frame.take().expect("frame present")));
+        let Some(depth) = depth else {
+            // Thread-locals are gone (thread teardown): poll without context.
+            this.frame = frame;
+            return inner.poll(cx);
+        };
+        let reinstall = Reinstall {
+            slot: &mut this.frame,
+            depth,
+        };
+        let poll = inner.poll(cx);
+        drop(reinstall);
+        if poll.is_ready()
+            && let Some(Frame::Observation(o)) = this.frame.take()
+        {
+            end_detached(o);
+        }
+        poll
+    }
+}
+
+impl<F> Drop for Observed<F> {
+    fn drop(&mut self) {
+        let Some(frame) = self.frame.take() else {
+            // SAFETY: `inner` is dropped exactly once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+            return;
+        };
+        let mut frame = Some(frame);
+        let depth = with_local(|local| local.push(frame.take().expect("frame present")));
+        // SAFETY: as above; the frame is current while the inner future's destructors run.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        let frame = match depth {
+            Some(depth) => with_local(|local| local.pop(depth)).flatten(),
+            None => frame,
+        };
+        if let Some(Frame::Observation(mut o)) = frame {
+            if std::thread::panicking() {
+                o.fail(Level::Error, || "panicked".to_owned());
+            } else {
+                o.fail(Level::Warning, || "cancelled".to_owned());
+            }
+            end_detached(o);
+        }
+    }
+}
+
+/// Ends an observation that is not on the context stack (its future completed or dropped).
+fn end_detached(observation: OpenObservation) {
+    if state::ends_accepted() {
+        context::end_anywhere(observation);
+    } else {
+        collector::count_dropped_after_shutdown(1);
+    }
+}

@@ -1,0 +1,678 @@
+//! Shared harness for end-to-end tests: a loopback server that speaks Langfuse's OTLP and
+//! scores endpoints, records every request, and decodes bodies with the independent
+//! `opentelemetry-proto` types (never with the SDK's own encoder).
+//!
+//! The server runs on its own thread and tokio runtime, so tests of any flavour (plain
+//! `#[test]`, current-thread or multi-thread `#[tokio::test]`) can use it. It binds
+//! 127.0.0.1 only.
+
+// Each test file includes this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+pub use opentelemetry_proto::tonic::common::v1::any_value::Value as AttributeValue;
+pub use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+pub use opentelemetry_proto::tonic::resource::v1::Resource;
+pub use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message as _;
+use tokio::sync::oneshot;
+
+/// Path of the OTLP traces endpoint.
+pub const TRACES_PATH: &str = "/api/public/otel/v1/traces";
+/// Path of the scores endpoint.
+pub const SCORES_PATH: &str = "/api/public/scores";
+
+/// What the receiver answers to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Extra response headers, such as `retry-after`.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: String,
+    /// Wait this long before answering (or before dropping the connection).
+    pub delay: Duration,
+    /// Close the connection without any response.
+    pub drop_connection: bool,
+}
+
+impl Reply {
+    /// A reply with this status and an empty body.
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+            delay: Duration::ZERO,
+            drop_connection: false,
+        }
+    }
+
+    /// What Langfuse answers to an accepted export: 200 `{}`.
+    pub fn ok() -> Self {
+        Self::status(200).with_body("{}")
+    }
+
+    /// Closes the connection without answering.
+    pub fn drop_connection() -> Self {
+        Self {
+            drop_connection: true,
+            ..Self::status(0)
+        }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets the response body.
+    pub fn with_body(mut self, body: &str) -> Self {
+        self.body = body.to_owned();
+        self
+    }
+
+    /// Delays the reply.
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    fn is_accepted(&self) -> bool {
+        !self.drop_connection && (200..300).contains(&self.status)
+    }
+}
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path, without the query.
+    pub path: String,
+    /// Headers with lowercase names, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body exactly as received (still gzipped if it was sent so).
+    pub body: Vec<u8>,
+    /// The decoded OTLP request, for a well-formed POST to the traces path.
+    pub export: Option<ExportTraceServiceRequest>,
+    /// The parsed JSON, for a well-formed POST to the scores path.
+    pub json: Option<serde_json::Value>,
+    /// Why the body could not be decoded, if it could not.
+    pub decode_error: Option<String>,
+    /// What the receiver answered.
+    pub reply: Reply,
+    /// When the request arrived.
+    pub received_at: Instant,
+}
+
+impl RecordedRequest {
+    /// The value of a header (case-insensitive name); the first one if sent twice.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header (case-insensitive name).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The body after undoing `Content-Encoding: gzip`.
+    pub fn decoded_body(&self) -> Result<Vec<u8>, String> {
+        decode_content(self.header("content-encoding"), &self.body)
+    }
+
+    /// Whether the receiver answered 2xx: only then does a real server keep the data.
+    pub fn accepted(&self) -> bool {
+        self.reply.is_accepted()
+    }
+}
+
+/// A span with the resource and scope it was sent under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedSpan {
+    /// The span.
+    pub span: Span,
+    /// Its resource.
+    pub resource: Resource,
+    /// Its instrumentation scope.
+    pub scope: InstrumentationScope,
+}
+
+impl ReceivedSpan {
+    /// The span's name.
+    pub fn name(&self) -> &str {
+        &self.span.name
+    }
+
+    /// Trace id as 32 lowercase hex characters.
+    pub fn trace_id(&self) -> String {
+        hex(&self.span.trace_id)
+    }
+
+    /// Span id as 16 lowercase hex characters.
+    pub fn span_id(&self) -> String {
+        hex(&self.span.span_id)
+    }
+
+    /// Parent span id as hex, `None` for a root span.
+    pub fn parent_span_id(&self) -> Option<String> {
+        (!self.span.parent_span_id.is_empty()).then(|| hex(&self.span.parent_span_id))
+    }
+
+    /// A span attribute's value. Panics if the key was sent twice: the SDK never does that.
+    pub fn attr(&self, key: &str) -> Option<&AttributeValue> {
+        find_attr(&self.span.attributes, key)
+    }
+
+    /// Whether the span has this attribute.
+    pub fn has_attr(&self, key: &str) -> bool {
+        self.attr(key).is_some()
+    }
+
+    /// Keys of the span's attributes, in the order sent.
+    pub fn attr_keys(&self) -> Vec<&str> {
+        self.span
+            .attributes
+            .iter()
+            .map(|kv| kv.key.as_str())
+            .collect()
+    }
+
+    /// A string attribute; panics if the attribute has another type.
+    pub fn str_attr(&self, key: &str) -> Option<&str> {
+        str_value(key, self.attr(key))
+    }
+
+    /// A bool attribute; panics if the attribute has another type.
+    pub fn bool_attr(&self, key: &str) -> Option<bool> {
+        match self.attr(key)? {
+            AttributeValue::BoolValue(b) => Some(*b),
+            other => panic!("attribute {key} is not a bool: {other:?}"),
+        }
+    }
+
+    /// An int attribute; panics if the attribute has another type.
+    pub fn int_attr(&self, key: &str) -> Option<i64> {
+        match self.attr(key)? {
+            AttributeValue::IntValue(i) => Some(*i),
+            other => panic!("attribute {key} is not an int: {other:?}"),
+        }
+    }
+
+    /// The values of an array attribute; panics if the attribute is not an array.
+    pub fn array_attr(&self, key: &str) -> Option<Vec<AttributeValue>> {
+        match self.attr(key)? {
+            AttributeValue::ArrayValue(array) => Some(
+                array
+                    .values
+                    .iter()
+                    .map(|v| v.value.clone().expect("array element without a value"))
+                    .collect(),
+            ),
+            other => panic!("attribute {key} is not an array: {other:?}"),
+        }
+    }
+
+    /// An array attribute of strings; panics if it holds anything else.
+    pub fn str_array_attr(&self, key: &str) -> Option<Vec<String>> {
+        let values = self.array_attr(key)?;
+        Some(
+            values
+                .into_iter()
+                .map(|v| match v {
+                    AttributeValue::StringValue(s) => s,
+                    other => panic!("attribute {key} holds a non-string: {other:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    /// A string attribute of the resource.
+    pub fn resource_str_attr(&self, key: &str) -> Option<&str> {
+        str_value(key, find_attr(&self.resource.attributes, key))
+    }
+
+    /// A string attribute of the scope.
+    pub fn scope_str_attr(&self, key: &str) -> Option<&str> {
+        str_value(key, find_attr(&self.scope.attributes, key))
+    }
+}
+
+/// The value of `key` among `attributes`; panics if the key appears twice.
+pub fn find_attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AttributeValue> {
+    let mut found = attributes.iter().filter(|kv| kv.key == key);
+    let first = found.next()?;
+    assert!(found.next().is_none(), "attribute {key} was sent twice");
+    first.value.as_ref()?.value.as_ref()
+}
+
+fn str_value<'a>(key: &str, value: Option<&'a AttributeValue>) -> Option<&'a str> {
+    match value? {
+        AttributeValue::StringValue(s) => Some(s),
+        other => panic!("attribute {key} is not a string: {other:?}"),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+type Responder = Box<dyn Fn(&RecordedRequest) -> Option<Reply> + Send + Sync>;
+
+#[derive(Default)]
+struct Shared {
+    log: Mutex<Vec<RecordedRequest>>,
+    arrived: Condvar,
+    script: Mutex<VecDeque<Reply>>,
+    responder: Mutex<Option<Responder>>,
+}
+
+/// A loopback Langfuse endpoint. Dropping it stops the server.
+pub struct Receiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// Binds 127.0.0.1 on a free port and serves on a thread of its own.
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local address");
+        let shared = Arc::new(Shared::default());
+        let (shutdown, stop) = oneshot::channel();
+        let serving = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("test-receiver".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("receiver runtime");
+                runtime.block_on(serve(listener, serving, stop));
+            })
+            .expect("receiver thread");
+        Self {
+            addr,
+            shared,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, to use as `LANGFUSE_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The full OTLP traces URL.
+    pub fn traces_url(&self) -> String {
+        format!("{}{TRACES_PATH}", self.base_url())
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queues replies, used in order by the next requests (any path) before the responder
+    /// and the defaults.
+    pub fn enqueue(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.shared.script).extend(replies);
+    }
+
+    /// Decides replies for requests the queue does not cover; `None` means the default (200
+    /// `{}` for a well-formed body, 400 for a malformed one, 404 for an unknown path).
+    pub fn respond_with(
+        &self,
+        responder: impl Fn(&RecordedRequest) -> Option<Reply> + Send + Sync + 'static,
+    ) {
+        *lock(&self.shared.responder) = Some(Box::new(responder));
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// Requests to the traces path so far.
+    pub fn trace_requests(&self) -> Vec<RecordedRequest> {
+        self.requests_to(TRACES_PATH)
+    }
+
+    /// Requests to `path` so far.
+    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets the requests seen so far.
+    pub fn clear(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// Spans of every accepted (2xx) export, flattened, in arrival order. A batch that was
+    /// answered with an error or dropped is left out, as a real server would not keep it.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        spans_of(&lock(&self.shared.log))
+    }
+
+    /// Spans of every export, accepted or not (retries show up more than once).
+    pub fn all_spans(&self) -> Vec<ReceivedSpan> {
+        let log = lock(&self.shared.log);
+        log.iter()
+            .filter_map(|r| r.export.as_ref())
+            .flat_map(flatten)
+            .collect()
+    }
+
+    /// Parsed JSON bodies of every accepted POST to the scores path.
+    pub fn scores(&self) -> Vec<serde_json::Value> {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|r| r.path == SCORES_PATH && r.accepted())
+            .filter_map(|r| r.json.clone())
+            .collect()
+    }
+
+    /// Waits until at least `count` accepted spans have arrived and returns all of them.
+    /// Panics with what did arrive if `timeout` passes first.
+    pub fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<ReceivedSpan> {
+        let log = self.wait_until(timeout, |log| spans_of(log).len() >= count);
+        let spans = spans_of(&log);
+        assert!(
+            spans.len() >= count,
+            "expected {count} spans within {timeout:?}, got {}: {:?}; requests: {:?}",
+            spans.len(),
+            spans.iter().map(ReceivedSpan::name).collect::<Vec<_>>(),
+            log.iter()
+                .map(|r| format!("{} {} -> {}", r.method, r.path, r.reply.status))
+                .collect::<Vec<_>>(),
+        );
+        spans
+    }
+
+    /// Waits until at least `count` requests (any path, any outcome) have arrived; returns
+    /// them, or panics if `timeout` passes first.
+    pub fn wait_for_requests(&self, count: usize, timeout: Duration) -> Vec<RecordedRequest> {
+        let log = self.wait_until(timeout, |log| log.len() >= count);
+        assert!(
+            log.len() >= count,
+            "expected {count} requests within {timeout:?}, got {}",
+            log.len()
+        );
+        log.clone()
+    }
+
+    fn wait_until(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[RecordedRequest]) -> bool,
+    ) -> MutexGuard<'_, Vec<RecordedRequest>> {
+        let deadline = Instant::now() + timeout;
+        let mut log = lock(&self.shared.log);
+        while !done(&log) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            log = self
+                .shared
+                .arrived
+                .wait_timeout(log, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        log
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A poisoned lock only means another test thread panicked; the data is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn spans_of(log: &[RecordedRequest]) -> Vec<ReceivedSpan> {
+    log.iter()
+        .filter(|r| r.accepted())
+        .filter_map(|r| r.export.as_ref())
+        .flat_map(flatten)
+        .collect()
+}
+
+fn flatten(request: &ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
+    let mut spans = Vec::new();
+    for resource_spans in &request.resource_spans {
+        let resource = resource_spans.resource.clone().unwrap_or_default();
+        for scope_spans in &resource_spans.scope_spans {
+            let scope = scope_spans.scope.clone().unwrap_or_default();
+            for span in &scope_spans.spans {
+                spans.push(ReceivedSpan {
+                    span: span.clone(),
+                    resource: resource.clone(),
+                    scope: scope.clone(),
+                });
+            }
+        }
+    }
+    spans
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    loop {
+        let stream = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+            // Errors here are the dropped connections the tests asked for, or clients going away.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Returned by the service to make hyper close the connection without a response (the reason
+/// the service's error type is not `Infallible`).
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let received_at = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => return Err(DropConnection),
+    };
+
+    let mut recorded = RecordedRequest {
+        method,
+        path,
+        headers,
+        body,
+        export: None,
+        json: None,
+        decode_error: None,
+        reply: Reply::ok(),
+        received_at,
+    };
+    let default = decode_and_default_reply(&mut recorded);
+    let scripted = lock(&shared.script).pop_front();
+    let reply = scripted
+        .or_else(|| lock(&shared.responder).as_ref().and_then(|f| f(&recorded)))
+        .unwrap_or(default);
+    recorded.reply = reply.clone();
+    lock(&shared.log).push(recorded);
+    shared.arrived.notify_all();
+
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    if reply.drop_connection {
+        return Err(DropConnection);
+    }
+    let mut response = Response::builder().status(reply.status);
+    for (name, value) in &reply.headers {
+        response = response.header(name, value);
+    }
+    Ok(response
+        .body(Full::new(Bytes::from(reply.body)))
+        .expect("valid scripted reply"))
+}
+
+/// Decodes the body the way the Langfuse server would and picks its answer.
+fn decode_and_default_reply(recorded: &mut RecordedRequest) -> Reply {
+    let is_post = recorded.method == "POST";
+    match recorded.path.as_str() {
+        TRACES_PATH if is_post => {
+            let content_type = recorded.header("content-type").unwrap_or("");
+            let decoded = if content_type.contains("application/x-protobuf") {
+                recorded.decoded_body().and_then(|body| {
+                    ExportTraceServiceRequest::decode(body.as_slice()).map_err(|e| e.to_string())
+                })
+            } else {
+                Err(format!(
+                    "unsupported content type {content_type:?} (this receiver decodes protobuf only)"
+                ))
+            };
+            let missing_ids = decoded.as_ref().ok().is_some_and(|request| {
+                flatten(request)
+                    .iter()
+                    .any(|s| s.span.trace_id.is_empty() || s.span.span_id.is_empty())
+            });
+            match decoded {
+                // The real server rejects the whole export when one span has no ids.
+                Ok(_) if missing_ids => {
+                    recorded.decode_error = Some("a span without trace id or span id".into());
+                    Reply::status(400).with_body(r#"{"message":"span without traceId or spanId"}"#)
+                }
+                Ok(request) => {
+                    recorded.export = Some(request);
+                    Reply::ok()
+                }
+                Err(e) => {
+                    let reply = Reply::status(400).with_body(&error_body(&e));
+                    recorded.decode_error = Some(e);
+                    reply
+                }
+            }
+        }
+        SCORES_PATH if is_post => {
+            let parsed = recorded.decoded_body().and_then(|body| {
+                serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| e.to_string())
+            });
+            match parsed {
+                Ok(json) => {
+                    recorded.json = Some(json);
+                    Reply::ok()
+                }
+                Err(e) => {
+                    let reply = Reply::status(400).with_body(&error_body(&e));
+                    recorded.decode_error = Some(e);
+                    reply
+                }
+            }
+        }
+        _ => Reply::status(404).with_body(r#"{"message":"not found"}"#),
+    }
+}
+
+fn error_body(message: &str) -> String {
+    serde_json::json!({ "message": message }).to_string()
+}
+
+fn decode_content(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>, String> {
+    match encoding.map(str::trim) {
+        None | Some("") | Some("identity") => Ok(body.to_vec()),
+        Some(e) if e.eq_ignore_ascii_case("gzip") => {
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut plain)
+                .map_err(|e| format!("invalid gzip body: {e}"))?;
+            Ok(plain)
+        }
+        Some(other) => Err(format!("unsupported content encoding {other:?}")),
+    }
+}
