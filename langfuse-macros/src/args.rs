@@ -89,9 +89,8 @@ impl AsType {
         let lowercase = value.to_ascii_lowercase();
         let message = if value == "event" {
             format!(
-                "`event` is not a type a function can have: an event is a point in time, without \
-                 duration; record one inside the function with `langfuse::create_event`. \
-                 Expected one of: {valid}"
+                "a function cannot be an `event`: an event marks a point in time and has no \
+                 duration. Expected one of: {valid}"
             )
         } else if Self::ALL.iter().any(|t| t.as_str() == lowercase) {
             format!("observation types are lowercase: use \"{lowercase}\"")
@@ -287,7 +286,7 @@ mod tests {
             let args = parse(&format!("as_type = \"{}\"", t.as_str())).unwrap();
             assert_eq!(args.as_type, Some(t));
         }
-        assert!(error(r#"as_type = "event""#).contains("create_event"));
+        assert!(error(r#"as_type = "event""#).starts_with("a function cannot be an `event`"));
         assert!(error(r#"as_type = "llm""#).starts_with(
             "unknown observation type \"llm\"; expected one of: \"span\", \"generation\""
         ));
