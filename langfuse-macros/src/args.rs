@@ -1,8 +1,8 @@
 //! Parses the arguments of `#[observe(...)]` into [`ObserveArgs`]. Nothing here generates code.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt as _;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitBool, LitStr, Path, Token, token};
 
@@ -227,11 +227,26 @@ fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
         ));
     }
     let lookahead = input.lookahead1();
-    if lookahead.peek(Token![::]) || lookahead.peek(Ident::peek_any) {
-        Path::parse_mod_style(input)
-    } else {
-        Err(lookahead.error())
+    if !(lookahead.peek(Token![::]) || lookahead.peek(Ident::peek_any)) {
+        return Err(lookahead.error());
     }
+    // Parsed on its own, so that an error at its end (`a::`) points at the path rather than
+    // at the whole attribute.
+    let tokens = input.step(|cursor| {
+        let mut tokens = TokenStream::new();
+        let mut rest = *cursor;
+        while let Some((tt, next)) = rest.token_tree() {
+            if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ',') {
+                break;
+            }
+            tokens.extend([tt]);
+            rest = next;
+        }
+        Ok((tokens, rest))
+    })?;
+    Path::parse_mod_style
+        .parse2(tokens.clone())
+        .map_err(|e| syn::Error::new_spanned(tokens, format!("invalid `crate` path: {e}")))
 }
 
 #[cfg(test)]
@@ -346,9 +361,17 @@ mod tests {
         assert_eq!(error("crate = 3"), "expected `::` or identifier");
         assert_eq!(
             error("crate = a::"),
-            "unexpected end of input, expected path segment after `::`"
+            "invalid `crate` path: unexpected end of input, expected path segment after `::`"
         );
-        assert_eq!(error("crate = a::<b>"), "expected path segment after `::`");
+        assert_eq!(
+            error("crate = a::<b>"),
+            "invalid `crate` path: expected path segment after `::`"
+        );
+        assert_eq!(
+            error("crate = a b"),
+            "invalid `crate` path: unexpected token"
+        );
+        assert!(parse("crate = ::a::b, name = \"x\"").is_ok());
     }
 
     #[test]
