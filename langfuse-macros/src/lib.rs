@@ -1,7 +1,263 @@
-//! `#[observe]`: see the `langfuse` crate.
-use proc_macro::TokenStream;
-/// Placeholder until the macro branch lands.
+//! The `#[observe]` attribute of the [`langfuse`](https://docs.rs/langfuse) crate, which
+//! re-exports it: depend on `langfuse` and write `use langfuse::observe;`.
+
+mod args;
+mod expand;
+mod item;
+#[cfg(test)]
+mod snapshots;
+
+use proc_macro2::TokenStream;
+
+/// Records every call of the function as a Langfuse observation.
+///
+/// ```
+/// use langfuse::observe;
+///
+/// #[observe]
+/// fn add(a: u32, b: u32) -> u32 {
+///     a + b
+/// }
+///
+/// assert_eq!(add(2, 3), 5);
+/// ```
+///
+/// Each call starts an observation named after the function, runs the body, and ends the
+/// observation with the outcome. An observed function called inside another one becomes its
+/// child, in the same trace; a call outside any observation starts a new trace. The input is a
+/// JSON object of the arguments (`{"a": 2, "b": 3}`), the output the return value.
+///
+/// Without `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY` (or with
+/// `LANGFUSE_TRACING_ENABLED=false`) tracing is disabled and an observed call costs about a
+/// nanosecond more than a plain one; nothing is captured for a trace that is sampled out.
+///
+/// # Arguments
+///
+/// All are optional, in any order, each at most once.
+///
+/// ## `name = "..."`
+///
+/// The observation's name. By default, the function's name (without `r#`).
+///
+/// ```
+/// # use langfuse::observe;
+/// #[observe(name = "vector-search")]
+/// fn search(query: &str) -> Vec<String> {
+///     vec![format!("a document about {query}")]
+/// }
+/// # assert_eq!(search("rust").len(), 1);
+/// ```
+///
+/// ## `as_type = "..."`
+///
+/// The observation's type, as Langfuse shows it: `"span"` (the default), `"generation"`,
+/// `"agent"`, `"tool"`, `"chain"`, `"retriever"`, `"evaluator"`, `"embedding"` or
+/// `"guardrail"`. Generations and embeddings carry a model, usage and cost. A function cannot
+/// be an `"event"`: an event has no duration.
+///
+/// ```
+/// # use langfuse::observe;
+/// #[observe(as_type = "generation")]
+/// fn complete(prompt: &str) -> String {
+///     format!("an answer to {prompt}")
+/// }
+/// # complete("hi");
+/// ```
+///
+/// ## `capture_input = bool`, `capture_output = bool`
+///
+/// Whether to record the arguments and the return value. By default both follow
+/// `LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED` (on unless it is `false`); `true` or `false`
+/// here overrides it for this function. An error's message is recorded either way.
+///
+/// ```
+/// # use langfuse::observe;
+/// #[observe(capture_input = false)]
+/// fn sign(secret: &[u8], payload: &str) -> String {
+///     format!("{}:{payload}", secret.len())
+/// }
+/// # sign(b"key", "body");
+/// ```
+///
+/// ## `skip(a, b, ...)`
+///
+/// Leaves these arguments out of the input. Name them as they are bound: a destructured
+/// parameter `(left, right): (u8, u8)` binds `left` and `right`. `self` is never captured.
+///
+/// ```
+/// # use langfuse::observe;
+/// # struct Client;
+/// #[observe(skip(client))]
+/// fn fetch(client: &Client, url: &str) -> usize {
+///     url.len()
+/// }
+/// # fetch(&Client, "https://example.com");
+/// ```
+///
+/// ## `crate = path`
+///
+/// Where the `langfuse` crate is, for code that reaches it through a re-export. By default
+/// `::langfuse`.
+///
+/// ```
+/// mod telemetry {
+///     pub use langfuse;
+/// }
+///
+/// #[langfuse::observe(crate = crate::telemetry::langfuse)]
+/// fn handle() {}
+/// # fn main() { handle(); }
+/// ```
+///
+/// # Inputs and outputs
+///
+/// Each argument and the return value is recorded by the first that applies to its type, chosen
+/// at compile time, so no type can make the macro fail to compile:
+///
+/// 1. `serde::Serialize`: as JSON;
+/// 2. `Debug`: as its `Debug` text;
+/// 3. otherwise, as a marker with its type name, such as `"<my_app::Connection>"`.
+///
+/// Serialization stops at a byte budget per field (`LANGFUSE_CAPTURE_MAX_BYTES`) and marks the
+/// field as truncated, so a huge argument costs what one at the budget costs.
+///
+/// The choice is made from what the function's own signature says, so a generic argument is
+/// serialized only when its bound says it can be:
+///
+/// ```
+/// # use langfuse::observe;
+/// #[observe]
+/// fn first<T: serde::Serialize + Clone>(items: &[T]) -> Option<T> {
+///     items.first().cloned() // input {"items": [..]}, output the item as JSON
+/// }
+///
+/// #[observe]
+/// fn count<T>(items: &[T]) -> usize {
+///     items.len() // `count(&[1])` has input {"items": "<&[i32]>"}: `T` may be anything
+/// }
+/// # first(&[1]); count(&[1]);
+/// ```
+///
+/// # Errors, panics and cancellation
+///
+/// A function returning `Result` that returns `Err` ends its observation with level `ERROR`
+/// and the error's `Display` (else its `Debug`, else its type name) as status message; `?` and
+/// early `return`s behave as in the original function. A panic ends the observation with level
+/// `ERROR` and the panic's message, and goes on unwinding. An async function whose future is
+/// dropped before it completes ends its observation with level `WARNING`, "cancelled".
+///
+/// ```
+/// # use langfuse::observe;
+/// #[observe]
+/// fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
+///     let n: u32 = text.trim().parse()?; // an `Err` here is recorded, then returned
+///     Ok(n * 2)
+/// }
+/// # assert!(parse("x").is_err());
+/// # assert_eq!(parse("21"), Ok(42));
+/// ```
+///
+/// # Async functions and methods
+///
+/// An `async fn` is observed while its future runs: the observation is current on every poll,
+/// so observed functions it awaits are its children, whichever thread polls it. This works in
+/// any runtime, for free functions, methods, trait implementations (`async fn` in traits) and
+/// `#[async_trait]` methods (put `#[observe]` below `#[async_trait]`, on the method). A plain
+/// function returning `Box::pin(async move { .. })` or `async move { .. }` is observed from
+/// the call until its future completes.
+///
+/// ```
+/// # use langfuse::observe;
+/// # struct Index;
+/// # impl Index { async fn lookup(&self, _: &str) -> Vec<String> { vec![] } }
+/// struct Agent {
+///     index: Index,
+/// }
+///
+/// impl Agent {
+///     #[observe(as_type = "retriever")]
+///     async fn retrieve(&self, question: &str) -> Vec<String> {
+///         self.index.lookup(question).await
+///     }
+///
+///     #[observe(as_type = "agent")]
+///     async fn answer(&self, question: String) -> String {
+///         let documents = self.retrieve(&question).await; // a child of `answer`
+///         format!("{} documents", documents.len())
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// #     let agent = Agent { index: Index };
+/// #     assert_eq!(agent.answer("why?".into()).await, "0 documents");
+/// # }
+/// ```
+///
+/// Context does not follow `tokio::spawn` or `std::thread::spawn` by itself: spawn with
+/// [`langfuse::spawn`](https://docs.rs/langfuse/latest/langfuse/fn.spawn.html), or wrap the
+/// future with
+/// [`in_current_observation()`](https://docs.rs/langfuse/latest/langfuse/trait.ObservationExt.html).
+///
+/// # What it expands to
+///
+/// The signature is kept as written. The body becomes: a static descriptor (name, type, capture
+/// settings); a start call that captures the arguments only if the observation is recorded; the
+/// original body, in a closure (sync) or an async block (async) so that `return` and `?` stay
+/// inside it; and an end call that records the outcome. `cargo expand` shows it; it reads like
+/// this for a synchronous function:
+///
+/// ```text
+/// fn add(a: u32, b: u32) -> u32 {
+///     static __LANGFUSE_DESCRIPTOR: Descriptor = Descriptor::new("add", Span, Inherit, Inherit);
+///     let __langfuse_observation = SyncObservation::start(&__LANGFUSE_DESCRIPTOR)
+///         .with_input(|input| { /* "a", "b" */ });
+///     let __langfuse_result = call_once(move || -> u32 { a + b });
+///     __langfuse_observation.end(|outcome| { /* output, or error */ });
+///     __langfuse_result
+/// }
+/// ```
+///
+/// # Compile errors
+///
+/// Unknown, duplicated or ill-typed arguments, a `skip` naming no parameter, and functions that
+/// cannot be observed are compile errors that point at the offending token. The function is
+/// still emitted as written, so its callers keep compiling while the error is fixed.
+///
+/// ```compile_fail
+/// # use langfuse::observe;
+/// #[observe] // error: `#[observe]` cannot be applied to a `const fn`
+/// const fn answer() -> u32 {
+///     42
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use langfuse::observe;
+/// #[observe(as_type = "event")] // error: a function cannot be an `event`
+/// fn happened() {}
+/// ```
 #[proc_macro_attribute]
-pub fn observe(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn observe(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    observe_tokens(args.into(), item.into()).into()
+}
+
+/// The macro on `proc_macro2` tokens, so that tests can run it.
+fn observe_tokens(args: TokenStream, item: TokenStream) -> TokenStream {
+    let expanded = syn::parse2::<args::ObserveArgs>(args).and_then(|args| {
+        let function = syn::parse2::<item::ItemFn>(item.clone())?;
+        expand::gen_function(&args, function)
+    });
+    match expanded {
+        Ok(tokens) => tokens,
+        // Keep the function as written beside the error, so its callers still compile and
+        // rust-analyzer still understands it.
+        Err(error) => {
+            let mut tokens = error.into_compile_error();
+            tokens.extend(item);
+            tokens
+        }
+    }
 }

@@ -1,0 +1,762 @@
+//! Generates the observed function. Arguments are parsed in `args`, the function in `item`.
+//!
+//! Every path into the runtime is absolute (`::langfuse::__private::...`, or the `crate = ..`
+//! override) and every generated local starts with `__langfuse_`, so nothing the user names can
+//! capture them. The original body always runs in a scope of its own (a closure or an async
+//! block), which keeps `return` and `?` local to it and its `use` items out of our code.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::ext::IdentExt as _;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned as _;
+use syn::token::Brace;
+use syn::visit_mut::VisitMut;
+use syn::{
+    Expr, ExprAsync, FnArg, GenericArgument, Ident, LitStr, Pat, Path, PathArguments, ReturnType,
+    Stmt, Token, Type, TypeParamBound, parse_quote,
+};
+
+use crate::args::{AsType, ObserveArgs};
+use crate::item::{Body, ItemFn};
+
+/// Expands `item` as an observed function, or explains why it cannot be.
+pub(crate) fn gen_function(args: &ObserveArgs, item: ItemFn) -> syn::Result<TokenStream> {
+    check_signature(&item)?;
+    let ctx = Observation::new(args, &item.sig.ident);
+    let ItemFn {
+        outer_attrs,
+        vis,
+        sig,
+        brace_token,
+        inner_attrs,
+        body,
+    } = &item;
+
+    // A plain function returning a future built by its last expression is observed as async.
+    let shape = match body {
+        Body::Parsed(stmts) if sig.asyncness.is_none() => AsyncShape::find(stmts),
+        _ => None,
+    };
+    let stmts = match (body, shape) {
+        (Body::Parsed(stmts), Some(AsyncShape::Block { index, call })) => {
+            let captured = ctx.captured(&sig.inputs, false)?;
+            ctx.async_block_fn(stmts, index, call, &sig.output, &captured)
+        }
+        (Body::Parsed(stmts), Some(AsyncShape::InnerFn { index, inner })) => {
+            // The inner function is the real body: observe it under the outer name.
+            let captured = ctx.captured(&inner.sig.inputs, true)?;
+            let inner_body = Body::Parsed(inner.block.stmts.clone());
+            let body = ctx.async_body(
+                &inner.sig.output,
+                inner.block.brace_token,
+                &inner_body,
+                &captured,
+            );
+            let (attrs, vis, sig) = (&inner.attrs, &inner.vis, &inner.sig);
+            let mut stmts: Vec<TokenStream> = stmts.iter().map(ToTokens::to_token_stream).collect();
+            stmts[index] = quote!(#(#attrs)* #vis #sig { #body });
+            quote!(#(#stmts)*)
+        }
+        _ => {
+            let captured = ctx.captured(&sig.inputs, false)?;
+            if sig.asyncness.is_some() {
+                ctx.async_body(&sig.output, *brace_token, body, &captured)
+            } else {
+                ctx.sync_body(&sig.output, user_block(*brace_token, body), &captured)
+            }
+        }
+    };
+
+    let mut out = quote!(#(#outer_attrs)* #vis #sig);
+    brace_token.surround(&mut out, |out| {
+        out.extend(quote!(#(#inner_attrs)*));
+        out.extend(stmts);
+    });
+    Ok(out)
+}
+
+/// Rejects functions that cannot be observed, pointing at the offending token.
+fn check_signature(item: &ItemFn) -> syn::Result<()> {
+    if let Some(constness) = &item.sig.constness {
+        return Err(syn::Error::new(
+            constness.span,
+            "`#[observe]` cannot be applied to a `const fn`: observations are recorded at run \
+             time",
+        ));
+    }
+    if let Some(variadic) = &item.sig.variadic {
+        return Err(syn::Error::new(
+            variadic.span(),
+            "`#[observe]` cannot be applied to a C-variadic function",
+        ));
+    }
+    Ok(())
+}
+
+/// The user's body as a block with its own braces, so its items stay in its own scope.
+fn user_block(brace_token: Brace, body: &Body) -> TokenStream {
+    let mut block = TokenStream::new();
+    brace_token.surround(&mut block, |block| match body {
+        Body::Parsed(stmts) => block.extend(quote!(#(#stmts)*)),
+        Body::Raw(tokens) => block.extend(tokens.clone()),
+    });
+    block
+}
+
+/// What the generated code needs to know about the observation, whatever the function's shape.
+struct Observation<'a> {
+    args: &'a ObserveArgs,
+    krate: Path,
+    name: LitStr,
+}
+
+impl<'a> Observation<'a> {
+    fn new(args: &'a ObserveArgs, ident: &Ident) -> Self {
+        let krate = args
+            .krate
+            .clone()
+            .unwrap_or_else(|| parse_quote!(::langfuse));
+        let name = args
+            .name
+            .clone()
+            .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
+        Self { args, krate, name }
+    }
+
+    /// The identifiers bound by the parameters that are captured: every one but `self` and the
+    /// skipped ones. `self_alias` treats a parameter named `_self` as `self` (old async-trait).
+    fn captured(
+        &self,
+        inputs: &Punctuated<FnArg, Token![,]>,
+        self_alias: bool,
+    ) -> syn::Result<Vec<Ident>> {
+        let mut bound = Vec::new();
+        for input in inputs {
+            if let FnArg::Typed(arg) = input {
+                let is_self_alias = matches!(&*arg.pat, Pat::Ident(p) if p.ident == "_self");
+                if !(self_alias && is_self_alias) {
+                    collect_bindings(&arg.pat, &mut bound);
+                }
+            }
+        }
+        let mut errors: Option<syn::Error> = None;
+        for skip in &self.args.skip {
+            let message = if skip == "self" {
+                "`self` is never captured: remove it from `skip`".to_owned()
+            } else if !bound.iter().any(|b| same_name(b, skip)) {
+                format!("cannot skip `{skip}`: no parameter of this function is named so")
+            } else {
+                continue;
+            };
+            let error = syn::Error::new(skip.span(), message);
+            match &mut errors {
+                Some(errors) => errors.combine(error),
+                None => errors = Some(error),
+            }
+        }
+        if let Some(errors) = errors {
+            return Err(errors);
+        }
+        if self.args.capture_input == Some(false) {
+            return Ok(Vec::new());
+        }
+        bound.retain(|b| !self.args.skip.iter().any(|s| same_name(b, s)));
+        Ok(bound)
+    }
+
+    /// The items every expansion starts with: the capture traits and the static descriptor.
+    fn prelude(&self) -> TokenStream {
+        let Self { krate, name, args } = self;
+        let kind = Ident::new(
+            args.as_type.unwrap_or(AsType::Span).variant(),
+            Span::call_site(),
+        );
+        let setting = |value: Option<bool>| {
+            let variant = match value {
+                None => "Inherit",
+                Some(true) => "On",
+                Some(false) => "Off",
+            };
+            let variant = Ident::new(variant, Span::call_site());
+            quote!(#krate::__private::CaptureSetting::#variant)
+        };
+        let capture_input = setting(args.capture_input);
+        let capture_output = setting(args.capture_output);
+        quote! {
+            #[allow(unused_imports)]
+            use #krate::__private::autoref::*;
+            static __LANGFUSE_DESCRIPTOR: #krate::__private::Descriptor =
+                #krate::__private::Descriptor::new(
+                    #name,
+                    #krate::__private::ObservationType::#kind,
+                    #capture_input,
+                    #capture_output,
+                );
+        }
+    }
+
+    /// `let __langfuse_observation = <guard>::start(..).with_input(..);`
+    fn start(&self, guard: &str, captured: &[Ident]) -> TokenStream {
+        let krate = &self.krate;
+        let guard = Ident::new(guard, Span::call_site());
+        let with_input = (!captured.is_empty()).then(|| {
+            let names = captured
+                .iter()
+                .map(|ident| LitStr::new(&ident.unraw().to_string(), ident.span()));
+            quote! {
+                .with_input(|__langfuse_input| {
+                    #(
+                        (&&&#krate::__private::Wrap(&#captured))
+                            .__langfuse_capture(__langfuse_input.arg(#names));
+                    )*
+                })
+            }
+        });
+        quote! {
+            let __langfuse_observation =
+                #krate::__private::#guard::start(&__LANGFUSE_DESCRIPTOR) #with_input;
+        }
+    }
+
+    /// The closure given to `end`: an `Err` sets the error, anything else is the output.
+    fn outcome(&self) -> TokenStream {
+        let krate = &self.krate;
+        let output = if self.args.capture_output == Some(false) {
+            // Nothing to serialize: leave the capture code out of the binary.
+            quote!(::core::result::Result::Ok(_) => {})
+        } else {
+            quote! {
+                ::core::result::Result::Ok(__langfuse_value) => {
+                    __langfuse_outcome.output(|__langfuse_sink| {
+                        (&&&#krate::__private::Wrap(__langfuse_value))
+                            .__langfuse_capture(__langfuse_sink)
+                    })
+                }
+            }
+        };
+        quote! {
+            |__langfuse_outcome| {
+                match (&&#krate::__private::Wrap(&__langfuse_result)).__langfuse_split() {
+                    #output
+                    ::core::result::Result::Err(__langfuse_error) => {
+                        __langfuse_outcome.error(|__langfuse_sink| {
+                            (&&&#krate::__private::Wrap(__langfuse_error))
+                                .__langfuse_describe(__langfuse_sink)
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// The body of a synchronous function: a guard around the body run as a closure.
+    fn sync_body(
+        &self,
+        output: &ReturnType,
+        block: TokenStream,
+        captured: &[Ident],
+    ) -> TokenStream {
+        let krate = &self.krate;
+        let prelude = self.prelude();
+        let start = self.start("SyncObservation", captured);
+        let Some(declared) = declared_return(output) else {
+            // `-> !` never returns: the guard's drop on unwind is the only end.
+            return quote! {
+                #prelude
+                #start
+                #krate::__private::call_once(move || #block)
+            };
+        };
+        // The closure declares the function's return type, so the body's `return`s and tail
+        // get the same expected type, hence the same coercions, as in the original function.
+        let declared = declared.map(|ty| quote!(-> #ty));
+        let outcome = self.outcome();
+        quote! {
+            #prelude
+            #start
+            let __langfuse_result = #krate::__private::call_once(move || #declared #block);
+            __langfuse_observation.end(#outcome);
+            #[allow(clippy::implicit_return)]
+            __langfuse_result
+        }
+    }
+
+    /// The body of an `async fn`: the original body in an async block, wrapped in the
+    /// observation's future.
+    fn async_body(
+        &self,
+        output: &ReturnType,
+        brace_token: Brace,
+        body: &Body,
+        captured: &[Ident],
+    ) -> TokenStream {
+        let prelude = self.prelude();
+        let start = self.start("AsyncObservation", captured);
+        let future = match declared_return(output) {
+            // `-> !` never returns: the future's drop on unwind is the only end.
+            None => {
+                let block = user_block(brace_token, body);
+                quote!(__langfuse_observation.instrument(async move #block))
+            }
+            Some(Some(ty)) => {
+                // Unlike a function's, an async block's output type is inferred from its
+                // body. Returning a value of the declared type before the body fixes it, so
+                // the body's `return`s and tail get their coercions (`Box<dyn Error>`, ...).
+                // The type is named in a closure outside the body, where the body's own `use`
+                // items cannot shadow its names.
+                let body = match body {
+                    Body::Parsed(stmts) => quote!(#(#stmts)*),
+                    Body::Raw(tokens) => tokens.clone(),
+                };
+                self.wrap_future(
+                    quote! {
+                        #[allow(clippy::empty_loop)]
+                        let __langfuse_declared_return = || -> #ty { loop {} };
+                    },
+                    quote! {
+                        async move {
+                            if false {
+                                return __langfuse_declared_return();
+                            }
+                            #body
+                        }
+                    },
+                    None,
+                )
+            }
+            Some(None) => {
+                let block = user_block(brace_token, body);
+                self.wrap_future(TokenStream::new(), quote!(async move #block), None)
+            }
+        };
+        quote! {
+            #prelude
+            #start
+            let __langfuse_token = __langfuse_observation.token();
+            let __langfuse_future = #future;
+            #[allow(clippy::implicit_return)]
+            __langfuse_future.await
+        }
+    }
+
+    /// `__langfuse_observation.instrument(async move { .. })`: runs `future`, records its
+    /// outcome while the observation is still current, and yields its output.
+    fn wrap_future(
+        &self,
+        setup: TokenStream,
+        future: TokenStream,
+        annotation: Option<TokenStream>,
+    ) -> TokenStream {
+        let outcome = self.outcome();
+        quote! {
+            __langfuse_observation.instrument(async move {
+                #setup
+                let __langfuse_result #annotation = #future.await;
+                __langfuse_token.end(#outcome);
+                #[allow(clippy::implicit_return)]
+                __langfuse_result
+            })
+        }
+    }
+
+    /// A function returning a future built by its last expression (async-trait, or a
+    /// hand-written `Box::pin(async move { .. })`): the observation starts when the function
+    /// is called, and follows the future.
+    fn async_block_fn(
+        &self,
+        stmts: &[Stmt],
+        index: usize,
+        call: FutureExpr<'_>,
+        output: &ReturnType,
+        captured: &[Ident],
+    ) -> TokenStream {
+        let prelude = self.prelude();
+        let start = self.start("AsyncObservation", captured);
+        let annotation = future_output(output).map(|ty| {
+            let ty = erase_impl_trait(ty);
+            quote!(: #ty)
+        });
+        let future = self.wrap_future(
+            TokenStream::new(),
+            call.future.to_token_stream(),
+            annotation,
+        );
+        let pinned = match call.pinned_by {
+            Some((attrs, func)) => quote!(#(#attrs)* #func(__langfuse_future)),
+            None => quote!(__langfuse_future),
+        };
+        let tail = quote! {
+            let __langfuse_future = #future;
+            #[allow(clippy::implicit_return)]
+            #pinned
+        };
+        let before = &stmts[..index];
+        // The user's own statements get a scope of their own, as in the other shapes.
+        let tail = if before.is_empty() {
+            tail
+        } else {
+            quote!({ #(#before)* #tail })
+        };
+        quote! {
+            #prelude
+            #start
+            let __langfuse_token = __langfuse_observation.token();
+            #tail
+        }
+    }
+}
+
+/// Whether two identifiers name the same binding, `r#` or not.
+fn same_name(a: &Ident, b: &Ident) -> bool {
+    a.unraw() == b.unraw()
+}
+
+/// Every identifier a parameter pattern binds, in order: `(a, Point { x, y: mut z }, _)`
+/// binds `a`, `x` and `z`.
+fn collect_bindings(pat: &Pat, out: &mut Vec<Ident>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.clone());
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        Pat::Reference(p) => collect_bindings(&p.pat, out),
+        Pat::Paren(p) => collect_bindings(&p.pat, out),
+        Pat::Type(p) => collect_bindings(&p.pat, out),
+        Pat::Struct(p) => p.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Tuple(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Slice(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        // Every alternative binds the same names.
+        Pat::Or(p) => {
+            if let Some(first) = p.cases.first() {
+                collect_bindings(first, out);
+            }
+        }
+        // `_`, `..`, literals, ranges, paths, macros: nothing we can see is bound.
+        _ => {}
+    }
+}
+
+/// The declared return type, for the closure or block that runs the body: `None` for `-> !`
+/// (nothing is returned), `Some(None)` when the type is all `impl Trait` (left to inference).
+#[allow(clippy::option_option)]
+fn declared_return(output: &ReturnType) -> Option<Option<Type>> {
+    let ty = match output {
+        ReturnType::Default => return Some(Some(parse_quote!(()))),
+        ReturnType::Type(_, ty) => ty,
+    };
+    if is_never(ty) {
+        return None;
+    }
+    // `impl Trait` cannot be named in a closure's return type; `_` keeps the rest of the type.
+    let ty = erase_impl_trait(ty);
+    if matches!(ty, Type::Infer(_)) {
+        return Some(None);
+    }
+    Some(Some(ty))
+}
+
+fn is_never(ty: &Type) -> bool {
+    match ty {
+        Type::Never(_) => true,
+        Type::Paren(p) => is_never(&p.elem),
+        Type::Group(g) => is_never(&g.elem),
+        _ => false,
+    }
+}
+
+fn erase_impl_trait(ty: &Type) -> Type {
+    struct Eraser;
+    impl VisitMut for Eraser {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: Token![_](impl_trait.impl_token.span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    Eraser.visit_type_mut(&mut ty);
+    ty
+}
+
+/// `X` in a return type such as `Pin<Box<dyn Future<Output = X> + Send + 'a>>` or
+/// `impl Future<Output = X>`.
+fn future_output(output: &ReturnType) -> Option<&Type> {
+    fn in_bounds(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<&Type> {
+        bounds.iter().find_map(|bound| {
+            let TypeParamBound::Trait(bound) = bound else {
+                return None;
+            };
+            let last = bound.path.segments.last()?;
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            if last.ident != "Future" {
+                return None;
+            }
+            args.args.iter().find_map(|arg| match arg {
+                GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+                _ => None,
+            })
+        })
+    }
+    fn in_type(ty: &Type) -> Option<&Type> {
+        match ty {
+            Type::TraitObject(t) => in_bounds(&t.bounds),
+            Type::ImplTrait(t) => in_bounds(&t.bounds),
+            Type::Paren(t) => in_type(&t.elem),
+            Type::Group(t) => in_type(&t.elem),
+            // `Pin<Box<..>>` and the like: look through the generic arguments.
+            Type::Path(t) => t.path.segments.iter().find_map(|segment| {
+                let PathArguments::AngleBracketed(args) = &segment.arguments else {
+                    return None;
+                };
+                args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::Type(ty) => in_type(ty),
+                    _ => None,
+                })
+            }),
+            _ => None,
+        }
+    }
+    match output {
+        ReturnType::Type(_, ty) => in_type(ty),
+        ReturnType::Default => None,
+    }
+}
+
+/// The future-returning shapes of a non-async function that are observed as async.
+enum AsyncShape<'a> {
+    /// The last expression is `Box::pin(async move { .. })` (async-trait >= 0.1.44, and
+    /// hand-written boxed futures) or a bare `async move { .. }` (`-> impl Future`).
+    Block { index: usize, call: FutureExpr<'a> },
+    /// `async fn __f(..) { .. }` followed by `Box::pin(__f(..))` (async-trait <= 0.1.43):
+    /// the inner function is the one to observe.
+    InnerFn {
+        index: usize,
+        inner: &'a syn::ItemFn,
+    },
+}
+
+/// An async block, and the `Box::pin` call (attributes and function) around it, if any.
+struct FutureExpr<'a> {
+    future: &'a ExprAsync,
+    pinned_by: Option<(&'a [syn::Attribute], &'a Expr)>,
+}
+
+impl<'a> AsyncShape<'a> {
+    fn find(stmts: &'a [Stmt]) -> Option<Self> {
+        let (last, stmt) = stmts.iter().enumerate().next_back()?;
+        let Stmt::Expr(expr, None) = stmt else {
+            return None;
+        };
+        if let Expr::Async(future) = expr {
+            let call = FutureExpr {
+                future,
+                pinned_by: None,
+            };
+            return Some(Self::Block { index: last, call });
+        }
+        let Expr::Call(call) = expr else {
+            return None;
+        };
+        if !is_box_pin(&call.func) || call.args.len() != 1 {
+            return None;
+        }
+        match &call.args[0] {
+            Expr::Async(future) => Some(Self::Block {
+                index: last,
+                call: FutureExpr {
+                    future,
+                    pinned_by: Some((&call.attrs, &call.func)),
+                },
+            }),
+            Expr::Call(inner_call) => {
+                let Expr::Path(callee) = &*inner_call.func else {
+                    return None;
+                };
+                let callee = callee.path.get_ident()?;
+                stmts
+                    .iter()
+                    .enumerate()
+                    .find_map(|(index, stmt)| match stmt {
+                        Stmt::Item(syn::Item::Fn(inner))
+                            if inner.sig.asyncness.is_some() && inner.sig.ident == *callee =>
+                        {
+                            Some(Self::InnerFn { index, inner })
+                        }
+                        _ => None,
+                    })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `Box::pin`, however qualified (`::std::boxed::Box::pin`, `Box::pin`, ...).
+fn is_box_pin(func: &Expr) -> bool {
+    let Expr::Path(path) = func else {
+        return false;
+    };
+    let mut segments = path.path.segments.iter().rev();
+    matches!(
+        (segments.next(), segments.next()),
+        (Some(pin), Some(boxed)) if pin.ident == "pin" && boxed.ident == "Box"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bindings(pat: &str) -> Vec<String> {
+        let pat = Pat::parse_single.parse_str(pat).unwrap();
+        let mut out = Vec::new();
+        collect_bindings(&pat, &mut out);
+        out.iter().map(ToString::to_string).collect()
+    }
+
+    use syn::parse::Parser as _;
+
+    #[test]
+    fn bindings_of_patterns() {
+        assert_eq!(bindings("a"), ["a"]);
+        assert_eq!(bindings("mut a"), ["a"]);
+        assert_eq!(bindings("ref mut a"), ["a"]);
+        assert_eq!(bindings("r#type"), ["r#type"]);
+        assert_eq!(bindings("_"), Vec::<String>::new());
+        assert_eq!(bindings("(a, _, mut b)"), ["a", "b"]);
+        assert_eq!(bindings("Point { x, y: mut z, .. }"), ["x", "z"]);
+        assert_eq!(bindings("Wrapper(inner)"), ["inner"]);
+        assert_eq!(bindings("&(a, b)"), ["a", "b"]);
+        assert_eq!(bindings("[first, .., last]"), ["first", "last"]);
+        assert_eq!(bindings("whole @ Pair(a, _)"), ["whole", "a"]);
+        assert_eq!(bindings("(A(x) | B(x))"), ["x"]);
+    }
+
+    fn captured(args: &str, sig: &str) -> syn::Result<Vec<String>> {
+        let args: ObserveArgs = syn::parse_str(args).unwrap();
+        let sig: syn::Signature = syn::parse_str(sig).unwrap();
+        let ctx = Observation::new(&args, &sig.ident);
+        let captured = ctx.captured(&sig.inputs, false)?;
+        Ok(captured.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn captured_parameters() {
+        let sig = "fn f(&self, a: u8, (b, _): (u8, u8), _: u8, mut c: u8)";
+        assert_eq!(captured("", sig).unwrap(), ["a", "b", "c"]);
+        assert_eq!(captured("skip(b)", sig).unwrap(), ["a", "c"]);
+        assert!(captured("capture_input = false", sig).unwrap().is_empty());
+        assert_eq!(
+            captured("skip(r#type)", "fn f(r#type: u8, b: u8)").unwrap(),
+            ["b"]
+        );
+        assert_eq!(
+            captured("skip(type)", "fn f(r#type: u8)").unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn skip_must_name_a_parameter() {
+        let err = captured("skip(self, nope, a)", "fn f(&self, a: u8)").unwrap_err();
+        let messages: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`self` is never captured: remove it from `skip`",
+                "cannot skip `nope`: no parameter of this function is named so",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_default_to_the_function() {
+        let args = ObserveArgs::default();
+        let ident: Ident = syn::parse_str("r#match").unwrap();
+        assert_eq!(Observation::new(&args, &ident).name.value(), "match");
+        let args: ObserveArgs = syn::parse_str(r#"name = "custom""#).unwrap();
+        assert_eq!(Observation::new(&args, &ident).name.value(), "custom");
+    }
+
+    fn annotation(output: &str) -> Option<Option<String>> {
+        let sig: syn::Signature = syn::parse_str(&format!("fn f() {output}")).unwrap();
+        declared_return(&sig.output).map(|ty| ty.map(|ty| ty.to_token_stream().to_string()))
+    }
+
+    #[test]
+    fn declared_return_types() {
+        assert_eq!(annotation(""), Some(Some("()".into())));
+        assert_eq!(annotation("-> u8"), Some(Some("u8".into())));
+        assert_eq!(annotation("-> !"), None);
+        assert_eq!(annotation("-> impl Iterator<Item = u8>"), Some(None));
+        assert_eq!(
+            annotation("-> Result<impl Display, Error>"),
+            Some(Some("Result < _ , Error >".into()))
+        );
+    }
+
+    fn output_of(output: &str) -> Option<String> {
+        let sig: syn::Signature = syn::parse_str(&format!("fn f() {output}")).unwrap();
+        future_output(&sig.output).map(|ty| ty.to_token_stream().to_string())
+    }
+
+    #[test]
+    fn future_outputs() {
+        assert_eq!(
+            output_of("-> Pin<Box<dyn Future<Output = Result<u8, E>> + Send + 'async_trait>>"),
+            Some("Result < u8 , E >".into())
+        );
+        assert_eq!(
+            output_of("-> impl std::future::Future<Output = u8> + Send"),
+            Some("u8".into())
+        );
+        assert_eq!(output_of("-> BoxFuture<'static, u8>"), None);
+        assert_eq!(output_of(""), None);
+    }
+
+    fn shape(body: &str) -> Option<&'static str> {
+        let block: syn::Block = syn::parse_str(body).unwrap();
+        let stmts = Box::leak(Box::new(block.stmts));
+        AsyncShape::find(stmts).map(|shape| match shape {
+            AsyncShape::Block {
+                call: FutureExpr {
+                    pinned_by: Some(_), ..
+                },
+                ..
+            } => "pinned block",
+            AsyncShape::Block { .. } => "block",
+            AsyncShape::InnerFn { .. } => "inner fn",
+        })
+    }
+
+    #[test]
+    fn async_shapes() {
+        assert_eq!(
+            shape("{ Box::pin(async move { 1 }) }"),
+            Some("pinned block")
+        );
+        assert_eq!(
+            shape("{ let a = 1; ::std::boxed::Box::pin(async move { a }) }"),
+            Some("pinned block")
+        );
+        assert_eq!(shape("{ async move { 1 } }"), Some("block"));
+        assert_eq!(
+            shape("{ async fn __f(_self: &S) {} Box::pin(__f(self)) }"),
+            Some("inner fn")
+        );
+        assert_eq!(shape("{ Box::pin(async move { 1 }); }"), None);
+        assert_eq!(shape("{ Pin::new(async move { 1 }) }"), None);
+        assert_eq!(shape("{ Box::pin(other()) }"), None);
+        assert_eq!(shape("{ fn __f() {} Box::pin(__f()) }"), None);
+        assert_eq!(shape("{ 1 }"), None);
+    }
+}

@@ -1,0 +1,10 @@
+use langfuse::observe;
+
+#[observe]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    answer();
+}

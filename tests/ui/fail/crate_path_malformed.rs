@@ -1,0 +1,8 @@
+use langfuse::observe;
+
+#[observe(crate = langfuse::)]
+fn handle() {}
+
+fn main() {
+    handle();
+}

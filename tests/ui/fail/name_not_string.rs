@@ -1,0 +1,10 @@
+use langfuse::observe;
+
+#[observe(name = retrieve)]
+fn search(query: &str) -> usize {
+    query.len()
+}
+
+fn main() {
+    search("x");
+}

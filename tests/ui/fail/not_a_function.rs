@@ -1,0 +1,8 @@
+use langfuse::observe;
+
+#[observe]
+struct Handler;
+
+fn main() {
+    let _ = Handler;
+}

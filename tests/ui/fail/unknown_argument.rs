@@ -1,0 +1,8 @@
+use langfuse::observe;
+
+#[observe(level = "debug")]
+fn handle() {}
+
+fn main() {
+    handle();
+}
