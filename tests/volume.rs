@@ -55,7 +55,11 @@ fn a_hundred_thousand_observations_from_eight_threads_arrive_exactly_once() {
     assert_eq!(stats.dropped(), 0, "{stats:?}");
 
     let spans = receiver.wait_for_spans(TOTAL, Duration::from_secs(60));
-    assert_eq!(spans.len(), TOTAL, "every observation exactly once");
+    assert_eq!(
+        spans.len(),
+        TOTAL,
+        "every observation exactly once: {stats:?}"
+    );
     let ids: HashSet<String> = spans.iter().map(|s| s.span_id()).collect();
     assert_eq!(ids.len(), TOTAL, "no span id twice");
 

@@ -334,7 +334,12 @@ impl Worker {
         if !due {
             return;
         }
-        let deadline = self.next_deadline().map(tokio::time::Instant::from_std);
+        // A flush's deadline bounds how long its caller waits, not how long a batch may keep
+        // retrying; only shutdown's deadline ends delivery.
+        let deadline = self
+            .shutdown
+            .as_ref()
+            .map(|w| tokio::time::Instant::from_std(w.deadline));
         match &mut self.sink {
             Sink::Console(console) => {
                 let records: Vec<Record> = self.pending.drain(..).collect();
