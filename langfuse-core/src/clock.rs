@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::observation::Timestamp;
+use crate::observation::{Timestamp, TimestampKind};
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
@@ -18,7 +18,7 @@ pub(crate) fn clock() -> &'static quanta::Clock {
 /// A raw reading for the hot path.
 #[inline]
 pub(crate) fn now() -> Timestamp {
-    Timestamp::Ticks(clock().raw())
+    Timestamp::from_ticks(clock().raw())
 }
 
 /// The current time as Unix nanoseconds (for explicit timestamps given by users).
@@ -57,9 +57,9 @@ impl Anchor {
 
     /// Converts a record's timestamp to Unix nanoseconds.
     pub(crate) fn unix_nanos(&self, ts: Timestamp) -> u64 {
-        match ts {
-            Timestamp::UnixNanos(n) => n,
-            Timestamp::Ticks(raw) => {
+        match ts.kind() {
+            TimestampKind::UnixNanos(n) => n,
+            TimestampKind::Ticks(raw) => {
                 let clock = clock();
                 if raw >= self.raw {
                     self.unix_nanos
@@ -102,6 +102,6 @@ mod tests {
     #[test]
     fn explicit_times_pass_through() {
         let anchor = Anchor::fixed(0, 0);
-        assert_eq!(anchor.unix_nanos(Timestamp::UnixNanos(42)), 42);
+        assert_eq!(anchor.unix_nanos(Timestamp::from_unix_nanos(42)), 42);
     }
 }

@@ -78,7 +78,15 @@ impl Outcome {
         describe(self.error.insert(TextSink::new(STATUS_MAX_BYTES)));
     }
 
+    #[inline]
     fn apply(self, observation: &mut OpenObservation) {
+        if self.output.is_none() && self.error.is_none() {
+            return;
+        }
+        self.apply_slow(observation);
+    }
+
+    fn apply_slow(self, observation: &mut OpenObservation) {
         if let Some(output) = self.output {
             observation.data_mut().output = Some(output.into_payload());
         }
@@ -120,15 +128,25 @@ impl SyncObservation {
     /// Starts an observation and makes it current.
     #[inline]
     pub fn start(descriptor: &'static Descriptor) -> Self {
-        let mut guard = Self {
+        if !state::starts_allowed() {
+            // The disabled path: one load, one branch, nothing else.
+            return Self::inactive(descriptor);
+        }
+        Self::begin(descriptor)
+    }
+
+    #[inline(always)]
+    fn inactive(descriptor: &'static Descriptor) -> Self {
+        Self {
             depth: INACTIVE,
             recorded: false,
             descriptor,
             _not_send: PhantomData,
-        };
-        if !state::starts_allowed() {
-            return guard;
         }
+    }
+
+    fn begin(descriptor: &'static Descriptor) -> Self {
+        let mut guard = Self::inactive(descriptor);
         with_local(|local| match local.begin(descriptor) {
             Begin::Noop => {}
             Begin::Unsampled(parent) => guard.depth = local.push(Frame::Parent(parent)),

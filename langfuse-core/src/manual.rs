@@ -64,7 +64,7 @@ fn begin(
     };
     open.data_mut().name = Some(name);
     if let Some(start) = start {
-        open.start = Timestamp::UnixNanos(clock::system_time_to_unix_nanos(start));
+        open.start = Timestamp::from_unix_nanos(clock::system_time_to_unix_nanos(start));
     }
     Some(open)
 }
@@ -294,7 +294,7 @@ impl Observation {
             return;
         };
         let end = match at {
-            Some(at) => Timestamp::UnixNanos(clock::system_time_to_unix_nanos(at)),
+            Some(at) => Timestamp::from_unix_nanos(clock::system_time_to_unix_nanos(at)),
             None => clock::now(),
         };
         crate::context::hand_off(open.finish(end));

@@ -430,14 +430,50 @@ impl Payload {
     }
 }
 
-/// Time of a record: raw clock ticks on the hot path, or Unix nanoseconds when the caller gave
-/// an explicit time (importing past work). Converted to Unix nanoseconds on the exporter thread.
+/// Time of a record: a raw clock reading taken on the hot path, or Unix nanoseconds when the
+/// caller gave an explicit time (importing past work). Converted to Unix nanoseconds on the
+/// exporter thread. One word: the top bit tells the two apart (clock readings and Unix
+/// nanoseconds both stay below 2^63 for centuries), which keeps records small.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timestamp(u64);
+
+const UNIX_NANOS_BIT: u64 = 1 << 63;
+
+/// What a [`Timestamp`] holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Timestamp {
-    /// A reading of [`crate::clock`] taken on the hot path.
+pub(crate) enum TimestampKind {
+    /// A reading of [`crate::clock`].
     Ticks(u64),
     /// Nanoseconds since the Unix epoch.
     UnixNanos(u64),
+}
+
+impl Timestamp {
+    /// A raw clock reading.
+    #[inline]
+    pub(crate) const fn from_ticks(raw: u64) -> Self {
+        Self(raw & !UNIX_NANOS_BIT)
+    }
+
+    /// An explicit time, in nanoseconds since the Unix epoch.
+    pub(crate) const fn from_unix_nanos(nanos: u64) -> Self {
+        Self((nanos & !UNIX_NANOS_BIT) | UNIX_NANOS_BIT)
+    }
+
+    /// What this timestamp holds.
+    pub(crate) const fn kind(self) -> TimestampKind {
+        if self.0 & UNIX_NANOS_BIT == 0 {
+            TimestampKind::Ticks(self.0)
+        } else {
+            TimestampKind::UnixNanos(self.0 & !UNIX_NANOS_BIT)
+        }
+    }
+}
+
+impl std::fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind().fmt(f)
+    }
 }
 
 /// Generation-only fields (model, usage, cost, prompt link).
@@ -566,7 +602,7 @@ mod tests {
     fn record_stays_small() {
         // The ring buffers hold records by value: keep them within two cache lines.
         assert!(
-            std::mem::size_of::<Record>() <= 96,
+            std::mem::size_of::<Record>() <= 80,
             "{}",
             std::mem::size_of::<Record>()
         );

@@ -76,11 +76,12 @@ pub(crate) fn transition(from: State, to: State) -> bool {
 /// Whether a new observation should be recorded. One relaxed load on the hot path.
 #[inline(always)]
 pub(crate) fn starts_allowed() -> bool {
-    let s = STATE.load(Ordering::Relaxed);
-    if s == ENABLED {
-        return true;
+    match STATE.load(Ordering::Relaxed) {
+        ENABLED => true,
+        // Disabled is the other steady state: answer it without a call.
+        DISABLED => false,
+        s => refused(s),
     }
-    refused(s)
 }
 
 /// Whether a finished observation can still be handed to the exporter.
@@ -98,6 +99,7 @@ fn refused(s: u8) -> bool {
             crate::collector::count_refused_after_shutdown();
             false
         }
+        // Anything else (Disabled, raced in) records nothing.
         _ => false,
     }
 }

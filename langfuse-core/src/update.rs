@@ -207,7 +207,7 @@ impl ObservationUpdate {
     /// ```
     pub fn completion_start_time(&mut self, at: SystemTime) -> &mut Self {
         self.generation.completion_start_time =
-            Some(Timestamp::UnixNanos(clock::system_time_to_unix_nanos(at)));
+            Some(Timestamp::from_unix_nanos(clock::system_time_to_unix_nanos(at)));
         self.touches_generation = true;
         self
     }

@@ -610,8 +610,8 @@ mod tests {
             trace_id: TraceId::from_u128(TRACE).unwrap(),
             id: ObservationId::from_u64(id).unwrap(),
             parent_id: None,
-            start: Timestamp::UnixNanos(START),
-            end: Timestamp::UnixNanos(START + 1_500_000),
+            start: Timestamp::from_unix_nanos(START),
+            end: Timestamp::from_unix_nanos(START + 1_500_000),
             descriptor,
             level: Level::Default,
             flags: 0,
@@ -807,8 +807,8 @@ mod tests {
     #[test]
     fn tick_timestamps_are_converted_with_the_anchor() {
         let mut r = record(1, &RETRIEVE);
-        r.start = Timestamp::Ticks(1_000);
-        r.end = Timestamp::UnixNanos(START + 7);
+        r.start = Timestamp::from_ticks(1_000);
+        r.end = Timestamp::from_unix_nanos(START + 7);
         let mut pending = VecDeque::from([r]);
         let batch = OtlpEncoder::new(settings())
             .encode_batch(&mut pending, usize::MAX, &Anchor::fixed(1_000, START))
@@ -954,7 +954,7 @@ mod tests {
                     model_parameters: Some(Payload::Json(r#"{"temperature":0.2}"#.into())),
                     usage_details: Some(Payload::Json(r#"{"input":10,"output":20}"#.into())),
                     cost_details: Some(Payload::Json(r#"{"total":0.0012}"#.into())),
-                    completion_start_time: Some(Timestamp::UnixNanos(nanos_of(
+                    completion_start_time: Some(Timestamp::from_unix_nanos(nanos_of(
                         "2026-11-25T03:01:02.123456789Z",
                     ))),
                     prompt_name: Some("greeting".into()),
@@ -1151,7 +1151,7 @@ mod tests {
                     model_parameters: Some(Payload::Json("{}".into())),
                     usage_details: Some(Payload::Json("{}".into())),
                     cost_details: Some(Payload::Json("{}".into())),
-                    completion_start_time: Some(Timestamp::UnixNanos(START)),
+                    completion_start_time: Some(Timestamp::from_unix_nanos(START)),
                     prompt_name: Some("p".into()),
                     prompt_version: Some(1),
                 })),
