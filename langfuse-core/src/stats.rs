@@ -125,15 +125,22 @@ pub struct FlushReport {
     pub timed_out: bool,
     /// How long the call took.
     pub elapsed: Duration,
+    /// Scores exported while the call ran.
+    pub scores_exported: u64,
+    /// Scores dropped while the call ran (rejected, failed, or left at shutdown's deadline).
+    pub scores_dropped: u64,
+    /// Scores still queued when the call returned.
+    pub scores_pending: u64,
 }
 
 impl FlushReport {
-    /// Everything finished before the call was exported or accounted for as dropped.
+    /// Everything finished before the call, observations and scores, was exported or
+    /// accounted for as dropped.
     ///
     /// ```
     /// assert!(langfuse_core::FlushReport::default().is_complete());
     /// ```
     pub fn is_complete(&self) -> bool {
-        !self.timed_out && self.pending == 0
+        !self.timed_out && self.pending == 0 && self.scores_pending == 0
     }
 }
