@@ -553,7 +553,8 @@ impl Drop for LangfuseGuard {
             tracing::warn!(
                 target: "langfuse",
                 pending = report.pending,
-                "shutdown deadline passed with observations still queued"
+                scores_pending = report.scores_pending,
+                "shutdown deadline passed with observations or scores still queued"
             );
         }
     }

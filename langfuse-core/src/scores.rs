@@ -261,6 +261,15 @@ impl Score {
     pub fn metadata<T: Serialize + ?Sized>(mut self, metadata: &T) -> Self {
         self.metadata = Some(match serialize_bounded(metadata, MAX_METADATA_BYTES) {
             Payload::Json(json) if json.starts_with('{') => Metadata::Object(json),
+            // The capture serializer's markers for a value that failed as a whole.
+            Payload::Json(json)
+                if json.starts_with("\"<unserializable") || json.starts_with("\"<panicked") =>
+            {
+                Metadata::Invalid(format!(
+                    "metadata could not be serialized: {}",
+                    json.trim_matches('"')
+                ))
+            }
             Payload::Json(json) => Metadata::Invalid(format!(
                 "metadata must serialize to a JSON object, not {}",
                 describe_json(&json)
@@ -479,9 +488,9 @@ impl Serialize for RequestBody<'_> {
         }
         if let Some(Metadata::Object(json)) = &score.metadata {
             // Already JSON: embedded as is rather than parsed back into a tree.
-            let raw = serde_json::value::RawValue::from_string(json.clone())
-                .map_err(serde::ser::Error::custom)?;
-            map.serialize_entry("metadata", &raw)?;
+            let raw: &serde_json::value::RawValue =
+                serde_json::from_str(json).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry("metadata", raw)?;
         }
         if let Some(environment) = self.environment {
             map.serialize_entry("environment", environment)?;
@@ -1019,6 +1028,13 @@ mod tests {
                 Err(Invalid::Metadata(problem)) => assert!(problem.contains(what), "{problem}"),
                 other => panic!("{value}: {other:?}"),
             }
+        }
+        let keys_not_strings: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        match s(Score::numeric("n", 1.0).metadata(&keys_not_strings)) {
+            Err(Invalid::Metadata(problem)) => {
+                assert!(problem.contains("could not be serialized"), "{problem}");
+            }
+            other => panic!("{other:?}"),
         }
         let huge = json!({ "blob": "x".repeat(MAX_METADATA_BYTES) });
         match s(Score::numeric("n", 1.0).metadata(&huge)) {

@@ -53,7 +53,7 @@ pub struct Stats {
     pub scores_dropped_invalid: u64,
     /// Scores dropped because their trace is sampled out.
     pub scores_dropped_sampling: u64,
-    /// Scores dropped because 10,000 scores were already queued.
+    /// Scores dropped because 10,000 scores (or 16 MiB of their text) were already queued.
     pub scores_dropped_queue_full: u64,
     /// Scores the server refused (400, 401, 403, 404 and other 4xx); not retried.
     pub scores_dropped_rejected: u64,

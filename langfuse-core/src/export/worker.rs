@@ -496,10 +496,8 @@ impl Worker {
         let Some(w) = &self.shutdown else {
             return false;
         };
-        let done = self.settled_below() >= w.target
-            && self.pending.is_empty()
-            && self.scores.reached(&w.scores)
-            && self.scores.is_idle();
+        let done =
+            self.settled_below() >= w.target && self.pending.is_empty() && self.scores.is_idle();
         if !done && Instant::now() < w.deadline {
             return false;
         }
