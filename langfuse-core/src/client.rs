@@ -489,18 +489,20 @@ fn wait_blocking(
     response.recv_timeout(wait).unwrap_or_else(|_| {
         let stats = collector::global().stats();
         FlushReport {
-            exported: 0,
-            dropped: 0,
             pending: stats.queue_depth,
+            scores_pending: stats.scores_pending,
             timed_out: true,
             elapsed: started.elapsed(),
+            ..FlushReport::default()
         }
     })
 }
 
 fn idle_report(started: Instant) -> FlushReport {
+    let stats = collector::global().stats();
     FlushReport {
-        pending: collector::global().stats().queue_depth,
+        pending: stats.queue_depth,
+        scores_pending: stats.scores_pending,
         elapsed: started.elapsed(),
         ..FlushReport::default()
     }
@@ -551,7 +553,8 @@ impl Drop for LangfuseGuard {
             tracing::warn!(
                 target: "langfuse",
                 pending = report.pending,
-                "shutdown deadline passed with observations still queued"
+                scores_pending = report.scores_pending,
+                "shutdown deadline passed with observations or scores still queued"
             );
         }
     }

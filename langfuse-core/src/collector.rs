@@ -364,6 +364,7 @@ impl Collector {
             retries: c.retries.load(Ordering::Relaxed),
             bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
             queue_depth: (self.queued.load(Ordering::Relaxed) + in_rings) as u64,
+            ..crate::scores::counters().stats()
         }
     }
 }

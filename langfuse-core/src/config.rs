@@ -2006,7 +2006,8 @@ fn check_not_empty(value: &str) -> Result<String, String> {
 }
 
 /// The server's rule for environments: `^(?!langfuse)[a-z0-9_-]+$`, at most 40 characters.
-fn check_environment(value: &str) -> Result<String, String> {
+/// Scores given their own environment are checked by the same rule.
+pub(crate) fn check_environment(value: &str) -> Result<String, String> {
     const RULE: &str = "an environment is 1 to 40 characters of a-z, 0-9, '_' and '-', \
                         and does not start with \"langfuse\"";
     let problem = if value.is_empty() {

@@ -27,6 +27,7 @@ mod instrument;
 mod manual;
 mod observation;
 mod sampling;
+mod scores;
 mod settings;
 mod state;
 mod stats;
@@ -44,6 +45,7 @@ pub use observation::{
     Level, ObservationId, ObservationType, ParseIdError, TraceAttributes, TraceId,
     UnknownObservationType,
 };
+pub use scores::{Score, create_score, score_current_span, score_current_trace};
 pub use stats::{FlushReport, Stats};
 pub use task::{
     EnteredContext, ObservationContext, ObservationExt, WithContext, current_context, spawn,

@@ -11,6 +11,7 @@ use crate::context::{Begin, Frame, OpenObservation, ParentChoice, ParentContext,
 use crate::observation::{
     CaptureSetting, Descriptor, ObservationId, ObservationType, Timestamp, TraceId,
 };
+use crate::scores::{self, Score, Target};
 use crate::state::{self, State};
 use crate::task::ObservationContext;
 use crate::update::ObservationUpdate;
@@ -220,6 +221,40 @@ impl Observation {
             changes.apply(open);
         }
         self
+    }
+
+    /// Scores this observation: sets the score's trace id and observation id to this
+    /// observation's, then hands it over like [`create_score`](crate::create_score). If the
+    /// observation is not recorded because its trace is sampled out, the score is dropped
+    /// too (and counted in [`Stats::scores_dropped_sampling`](crate::Stats::scores_dropped_sampling)).
+    ///
+    /// ```
+    /// use langfuse_core::{ObservationType, Score};
+    ///
+    /// let generation = langfuse_core::start_observation("summarize")
+    ///     .as_type(ObservationType::Generation)
+    ///     .start();
+    /// generation.score(Score::numeric("conciseness", 0.8).comment("under 100 words"));
+    /// generation.end();
+    /// ```
+    pub fn score(&self, score: Score) {
+        let target = self.open.as_ref().map(|o| (o.trace_id, Some(o.id)));
+        scores::submit(score, Target::Handle(target));
+    }
+
+    /// Scores this observation's trace: sets the score's trace id to this observation's and
+    /// clears any observation id, then hands it over like [`create_score`](crate::create_score).
+    ///
+    /// ```
+    /// use langfuse_core::Score;
+    ///
+    /// let request = langfuse_core::start_observation("handle-request").start();
+    /// request.score_trace(Score::boolean("resolved", true));
+    /// request.end();
+    /// ```
+    pub fn score_trace(&self, score: Score) {
+        let target = self.open.as_ref().map(|o| (o.trace_id, None));
+        scores::submit(score, Target::Handle(target));
     }
 
     /// A context whose observations are children of this one, to pass to a task, a thread or

@@ -41,6 +41,32 @@ pub struct Stats {
     pub bytes_sent: u64,
     /// Observations finished and waiting: in thread buffers, the queue, or in flight.
     pub queue_depth: u64,
+    /// Scores given to [`create_score`](crate::create_score), `score_current_*` or
+    /// [`Observation::score`](crate::Observation::score) while the client records, valid or
+    /// not. Each ends in exactly one of `scores_exported`, a `scores_dropped_*` counter, or
+    /// `scores_pending`.
+    pub scores_created: u64,
+    /// Scores accepted by Langfuse (or printed by the console exporter).
+    pub scores_exported: u64,
+    /// Scores dropped before sending because they were invalid (each logged with the
+    /// problem).
+    pub scores_dropped_invalid: u64,
+    /// Scores dropped because their trace is sampled out.
+    pub scores_dropped_sampling: u64,
+    /// Scores dropped because 10,000 scores (or 16 MiB of their text) were already queued.
+    pub scores_dropped_queue_full: u64,
+    /// Scores the server refused (400, 401, 403, 404 and other 4xx); not retried.
+    pub scores_dropped_rejected: u64,
+    /// Scores whose request still failed after every retry or when a deadline passed, or that
+    /// had nowhere to go (spans sent to an OpenTelemetry collector and no Langfuse keys).
+    pub scores_dropped_export_failed: u64,
+    /// Scores still queued when shutdown's deadline passed.
+    pub scores_dropped_after_shutdown: u64,
+    /// Scores refused because they were given after shutdown began (not in
+    /// `scores_created`).
+    pub scores_refused_after_shutdown: u64,
+    /// Scores queued: waiting for the exporter thread, or in flight.
+    pub scores_pending: u64,
 }
 
 impl Stats {
@@ -56,6 +82,22 @@ impl Stats {
             + self.dropped_rejected
             + self.dropped_export_failed
             + self.dropped_after_shutdown
+    }
+
+    /// All scores created and then dropped, whatever the reason (invalid and sampled-out
+    /// ones included: a score is counted when it is given).
+    ///
+    /// ```
+    /// let stats = langfuse_core::get_client().stats();
+    /// assert!(stats.scores_exported + stats.scores_dropped() + stats.scores_pending <= stats.scores_created);
+    /// ```
+    pub fn scores_dropped(&self) -> u64 {
+        self.scores_dropped_invalid
+            + self.scores_dropped_sampling
+            + self.scores_dropped_queue_full
+            + self.scores_dropped_rejected
+            + self.scores_dropped_export_failed
+            + self.scores_dropped_after_shutdown
     }
 }
 
@@ -83,15 +125,22 @@ pub struct FlushReport {
     pub timed_out: bool,
     /// How long the call took.
     pub elapsed: Duration,
+    /// Scores exported while the call ran.
+    pub scores_exported: u64,
+    /// Scores dropped while the call ran (rejected, failed, or left at shutdown's deadline).
+    pub scores_dropped: u64,
+    /// Scores still queued when the call returned.
+    pub scores_pending: u64,
 }
 
 impl FlushReport {
-    /// Everything finished before the call was exported or accounted for as dropped.
+    /// Everything finished before the call, observations and scores, was exported or
+    /// accounted for as dropped.
     ///
     /// ```
     /// assert!(langfuse_core::FlushReport::default().is_complete());
     /// ```
     pub fn is_complete(&self) -> bool {
-        !self.timed_out && self.pending == 0
+        !self.timed_out && self.pending == 0 && self.scores_pending == 0
     }
 }

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use super::console::ConsoleExporter;
 use super::otlp::{EncoderSettings, OtlpEncoder};
+use super::scores::{ScoreExporter, ScoreMark};
 use super::transport::{Delivery, ExportOutcome, HttpTransport, TransportSettings};
 use crate::clock::Anchor;
 use crate::collector::{self, BatchFate};
@@ -174,6 +175,7 @@ struct Waiter {
     started: Instant,
     exported_before: u64,
     dropped_before: u64,
+    scores: ScoreMark,
 }
 
 /// A batch handed to the transport and not settled yet.
@@ -206,10 +208,16 @@ struct Worker {
     last_drop_warning: Option<Instant>,
     dropped_warned: u64,
     rejected_statuses_logged: Vec<u16>,
+    scores: ScoreExporter,
 }
 
 impl Worker {
     fn new(config: &Config, sink: Sink) -> Self {
+        let span_transport = match &sink {
+            Sink::Otlp { transport, .. } => Some(transport),
+            _ => None,
+        };
+        let scores = ScoreExporter::new(config, span_transport);
         Self {
             sink,
             pending: VecDeque::new(),
@@ -225,6 +233,7 @@ impl Worker {
             last_drop_warning: None,
             dropped_warned: 0,
             rejected_statuses_logged: Vec::new(),
+            scores,
         }
     }
 
@@ -249,12 +258,16 @@ impl Worker {
                         self.settle(sent);
                     }
                 }
+                Some(done) = self.scores.next_done(), if self.scores.has_in_flight() => {
+                    self.scores.settle(done);
+                }
                 () = collector.woken() => {}
                 _ = ticker.tick() => {}
                 () = sleep_until(next_deadline), if next_deadline.is_some() => {}
             }
             self.drain();
             self.dispatch();
+            self.dispatch_scores();
             self.answer_waiters();
             self.warn_about_drops();
             if self.shutdown_complete() {
@@ -303,6 +316,7 @@ impl Worker {
             started: Instant::now(),
             exported_before: stats.exported,
             dropped_before: stats.dropped(),
+            scores: self.scores.mark(),
         }
     }
 
@@ -317,6 +331,13 @@ impl Worker {
     fn drain(&mut self) {
         let moved = collector::global().drain_into(&mut self.pending);
         self.next_seq += moved as u64;
+        self.scores.drain();
+    }
+
+    /// Sends pending scores, bounded by the earliest flush or shutdown deadline.
+    fn dispatch_scores(&mut self) {
+        let deadline = self.next_deadline().map(tokio::time::Instant::from_std);
+        self.scores.dispatch(deadline);
     }
 
     fn flushing(&self) -> bool {
@@ -465,7 +486,7 @@ impl Worker {
         let mut i = 0;
         while i < self.waiters.len() {
             let w = &self.waiters[i];
-            let done = settled >= w.target;
+            let done = settled >= w.target && self.scores.reached(&w.scores);
             if done || now >= w.deadline {
                 let waiter = self.waiters.swap_remove(i);
                 let report = report(&waiter, !done);
@@ -480,7 +501,8 @@ impl Worker {
         let Some(w) = &self.shutdown else {
             return false;
         };
-        let done = self.settled_below() >= w.target && self.pending.is_empty();
+        let done =
+            self.settled_below() >= w.target && self.pending.is_empty() && self.scores.is_idle();
         if !done && Instant::now() < w.deadline {
             return false;
         }
@@ -504,6 +526,7 @@ impl Worker {
         let pending_bytes = self.pending.iter().map(Record::captured_bytes).sum();
         self.pending.clear();
         collector.settle(BatchFate::AbandonedAtShutdown, pending, pending_bytes);
+        self.scores.abandon();
         let shutdown = self.shutdown.take().expect("checked above");
         for waiter in self.waiters.drain(..).chain(Some(shutdown)) {
             let report = report(&waiter, !done);
@@ -536,13 +559,16 @@ impl Worker {
 
 fn report(waiter: &Waiter, timed_out: bool) -> FlushReport {
     let stats = collector::global().stats();
-    FlushReport {
+    let mut report = FlushReport {
         exported: stats.exported.saturating_sub(waiter.exported_before),
         dropped: stats.dropped().saturating_sub(waiter.dropped_before),
         pending: stats.queue_depth,
         timed_out,
         elapsed: waiter.started.elapsed(),
-    }
+        ..FlushReport::default()
+    };
+    waiter.scores.fill(&mut report);
+    report
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
