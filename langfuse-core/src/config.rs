@@ -32,7 +32,7 @@
 //! | `LANGFUSE_EXPORTER` | `otlp` | `otlp` (send to Langfuse or a collector), `console` (write spans in readable form, for local development), `none` (record, then discard). | **ours** |
 //! | `LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES` | `4194304` (4 MiB) | Uncompressed request size at which a batch is cut; at least 1024. | **ours** (same name, different meaning: Python drops a request above it, default 64 MiB) |
 //! | `LANGFUSE_MAX_RETRIES` | `5` | Retries of one export after the first attempt. | **ours** (Python v2 only) |
-//! | `LANGFUSE_THREAD_BUFFER_SIZE` | `1024` | Observations a thread buffers before handing them to the queue; at least 16. | **ours** |
+//! | `LANGFUSE_THREAD_BUFFER_SIZE` | `4096` | Capacity of each recording thread's ring buffer, in observations (80 bytes each, allocated on a thread's first observation); a full ring spills into the shared queue. At least 16. | **ours** |
 //! | `OTEL_SDK_DISABLED` | `false` | `true` turns tracing off, whatever else is set. | yes |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset | Full URL, used as is: spans go there (an OpenTelemetry Collector) instead of Langfuse. | **ours** (standard OpenTelemetry) |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | Base URL; spans go to it plus `/v1/traces`. Read when the variable above is unset. | **ours** (standard OpenTelemetry) |
@@ -193,7 +193,7 @@ const DEFAULT_MAX_QUEUE_BYTES: usize = 64 << 20;
 const DEFAULT_CAPTURE_MAX_BYTES: usize = 32 << 10;
 const DEFAULT_MAX_BATCH_BYTES: usize = 4 << 20;
 const DEFAULT_MAX_RETRIES: u32 = 5;
-const DEFAULT_THREAD_BUFFER_SIZE: usize = 1024;
+const DEFAULT_THREAD_BUFFER_SIZE: usize = 4096;
 const UNKNOWN_SERVICE_NAME: &str = "unknown_service:rust";
 
 const MIN_QUEUE_BYTES: usize = 1024;
@@ -709,7 +709,7 @@ impl Config {
     /// use langfuse_core::Config;
     ///
     /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.thread_buffer_size(), 1024);
+    /// assert_eq!(config.thread_buffer_size(), 4096);
     /// # Ok::<(), langfuse_core::ConfigError>(())
     /// ```
     pub fn thread_buffer_size(&self) -> usize {
@@ -2278,7 +2278,7 @@ mod tests {
         assert_eq!(config.exporter(), ExporterKind::Otlp);
         assert_eq!(config.max_batch_bytes(), 4 * 1024 * 1024);
         assert_eq!(config.max_retries(), 5);
-        assert_eq!(config.thread_buffer_size(), 1024);
+        assert_eq!(config.thread_buffer_size(), 4096);
         assert_eq!(config.otlp_traces_endpoint(), None);
         assert!(config.otlp_headers().is_empty());
         assert!(config.additional_headers().is_empty());

@@ -5,9 +5,12 @@
 //! pushes it only for the duration of each poll, so no guard is ever held across `.await` and
 //! a task that moves between worker threads takes its context with it.
 //!
-//! A frame is either an observation this thread is running (its record in progress, which
-//! `update_current_*` writes into) or a [`ParentContext`]: a parent that lives elsewhere (the
-//! task that spawned this one, a remote service), or a trace that was sampled out.
+//! A frame holds either an observation this thread is running (its [`Record`] in progress,
+//! which `update_current_*` write into and which is handed to the exporter when it ends) or a
+//! parent that lives elsewhere: the task that spawned this one, a remote service, a trace that
+//! was sampled out, or an attribute scope. Every kind shares one layout, so that what children
+//! need (trace id, parent id, sampled, attributes) is read without matching on the kind, and
+//! ending an observation moves its record straight into the thread's ring.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -15,42 +18,120 @@ use std::sync::Arc;
 use crate::clock;
 use crate::collector::{self, LocalBuffer};
 use crate::observation::{
-    Descriptor, Level, ObservationData, ObservationId, Record, Timestamp, TraceAttributes, TraceId,
-    flags,
+    CaptureSetting, Descriptor, Level, ObservationData, ObservationId, ObservationType, Record,
+    Timestamp, TraceAttributes, TraceId, flags,
 };
 use crate::sampling;
 
-/// An observation that has started and not yet ended.
+/// What a frame stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An observation running on this thread; its record is live.
+    Observation,
+    /// A parent living elsewhere (another task, another service) or a sampled-out trace.
+    Parent,
+    /// A `propagate_attributes` scope: observations started inside carry its attributes.
+    Scope,
+}
+
+/// The descriptor of frames that are not observations (their record is only a carrier of ids
+/// and attributes, never exported).
+static CARRIER: Descriptor = Descriptor::new(
+    "",
+    ObservationType::Span,
+    CaptureSetting::Off,
+    CaptureSetting::Off,
+);
+
+/// One entry of a thread's context stack.
 #[derive(Debug)]
-pub(crate) struct OpenObservation {
+pub(crate) struct Frame {
+    /// For an observation, its record in progress. For other kinds, `trace_id` and `id` name
+    /// the parent children attach to and `trace` the attributes they inherit.
+    pub(crate) record: Record,
+    pub(crate) kind: Kind,
+    /// Whether observations started under this frame are recorded.
+    pub(crate) sampled: bool,
+    /// The parent is in another process: the first observation under it is marked as this
+    /// service's root of the trace (`langfuse.internal.as_root`).
+    pub(crate) remote: bool,
+    /// A scope outside any trace: there is no parent, children start new traces.
+    pub(crate) detached: bool,
+}
+
+/// What a child needs from its parent: the trace, the parent's id, whether the trace is
+/// sampled, whether the parent is remote, and the trace-level attributes to inherit.
+#[derive(Debug, Clone)]
+pub(crate) struct ParentContext {
     pub(crate) trace_id: TraceId,
     pub(crate) id: ObservationId,
-    pub(crate) parent_id: Option<ObservationId>,
-    pub(crate) start: Timestamp,
-    pub(crate) descriptor: &'static Descriptor,
-    pub(crate) level: Level,
-    pub(crate) flags: u8,
-    pub(crate) data: Option<Box<ObservationData>>,
+    pub(crate) sampled: bool,
+    pub(crate) remote: bool,
     pub(crate) trace: Option<Arc<TraceAttributes>>,
 }
 
-impl OpenObservation {
-    /// The record it leaves when it ends at `end`.
-    pub(crate) fn finish(mut self, end: Timestamp) -> Record {
-        if let Some(own) = self.data.as_mut().and_then(|d| d.own_trace.take()) {
-            self.trace = Some(own);
-        }
-        Record {
+/// The copyable part of a parent: all a child needs to decide how to begin.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParentKey {
+    pub(crate) trace_id: TraceId,
+    pub(crate) id: ObservationId,
+    pub(crate) sampled: bool,
+    pub(crate) remote: bool,
+}
+
+impl ParentContext {
+    #[inline]
+    pub(crate) fn key(&self) -> ParentKey {
+        ParentKey {
             trace_id: self.trace_id,
             id: self.id,
-            parent_id: self.parent_id,
-            start: self.start,
-            end,
-            descriptor: self.descriptor,
-            level: self.level,
-            flags: self.flags,
-            data: self.data,
-            trace: self.trace,
+            sampled: self.sampled,
+            remote: self.remote,
+        }
+    }
+}
+
+impl Record {
+    /// A record that carries a parent's ids and attributes inside a non-observation frame.
+    #[inline]
+    fn carrier(trace_id: TraceId, id: ObservationId, trace: Option<Arc<TraceAttributes>>) -> Self {
+        let now = Timestamp::ZERO;
+        Record {
+            trace_id,
+            id,
+            parent_id: None,
+            start: now,
+            end: now,
+            descriptor: &CARRIER,
+            level: Level::Default,
+            flags: 0,
+            data: None,
+            trace,
+        }
+    }
+
+    /// A record starting now.
+    #[inline]
+    fn open(
+        trace_id: TraceId,
+        id: ObservationId,
+        parent_id: Option<ObservationId>,
+        flags: u8,
+        trace: Option<Arc<TraceAttributes>>,
+        descriptor: &'static Descriptor,
+    ) -> Self {
+        let start = clock::now();
+        Record {
+            trace_id,
+            id,
+            parent_id,
+            start,
+            end: start,
+            descriptor,
+            level: Level::Default,
+            flags,
+            data: None,
+            trace,
         }
     }
 
@@ -84,6 +165,16 @@ impl OpenObservation {
         self.data_mut().own_trace = Some(Arc::new(merged));
     }
 
+    /// Closes the record at `end`: the attributes propagated to it alone become its own.
+    #[inline]
+    pub(crate) fn close(&mut self, end: Timestamp) {
+        self.end = end;
+        if let Some(own) = self.data.as_mut().and_then(|d| d.own_trace.take()) {
+            self.trace = Some(own);
+        }
+    }
+
+    /// This observation as the parent of others.
     pub(crate) fn as_parent(&self) -> ParentContext {
         ParentContext {
             trace_id: self.trace_id,
@@ -95,116 +186,186 @@ impl OpenObservation {
     }
 }
 
-/// What a child needs from its parent: the trace, the parent's id, whether the trace is
-/// sampled, whether the parent is remote, and the trace-level attributes to inherit.
-#[derive(Debug, Clone)]
-pub(crate) struct ParentContext {
-    pub(crate) trace_id: TraceId,
-    pub(crate) id: ObservationId,
-    pub(crate) sampled: bool,
-    /// The parent is in another process: the first observation under it is marked as the
-    /// trace's root in this service (`langfuse.internal.as_root`).
-    pub(crate) remote: bool,
-    pub(crate) trace: Option<Arc<TraceAttributes>>,
-}
-
-/// One entry of a thread's context stack.
-#[derive(Debug)]
-pub(crate) enum Frame {
-    /// An observation running on this thread.
-    Observation(OpenObservation),
-    /// A parent living elsewhere, or a sampled-out trace.
-    Parent(ParentContext),
-    /// A `propagate_attributes` scope: observations started inside carry its attributes.
-    Scope(Scope),
-}
-
-/// Attributes propagated to the observations started inside a scope.
-#[derive(Debug, Clone)]
-pub(crate) struct Scope {
-    /// What children see below the scope; `None` outside any trace (they start new ones).
-    pub(crate) below: Option<ParentContext>,
-    /// The enclosing attributes merged with the scope's own.
-    pub(crate) trace: Option<Arc<TraceAttributes>>,
-}
-
 impl Frame {
+    /// A frame standing for `parent`.
+    pub(crate) fn parent(parent: ParentContext) -> Self {
+        Frame {
+            record: Record::carrier(parent.trace_id, parent.id, parent.trace),
+            kind: Kind::Parent,
+            sampled: parent.sampled,
+            remote: parent.remote,
+            detached: false,
+        }
+    }
+
+    /// A sampled-out trace: tracked so that its children stay out of it, never recorded.
     #[inline]
-    pub(crate) fn key(&self) -> Option<ParentKey> {
-        match self {
-            Frame::Observation(o) => Some(ParentKey {
-                trace_id: o.trace_id,
-                id: o.id,
+    fn unsampled(trace_id: TraceId, id: ObservationId) -> Self {
+        Frame {
+            record: Record::carrier(trace_id, id, None),
+            kind: Kind::Parent,
+            sampled: false,
+            remote: false,
+            detached: false,
+        }
+    }
+
+    /// A frame running `observation`.
+    pub(crate) fn observing(observation: Record) -> Self {
+        Frame {
+            record: observation,
+            kind: Kind::Observation,
+            sampled: true,
+            remote: false,
+            detached: false,
+        }
+    }
+
+    /// A scope frame: attributes for observations started inside, on top of `below`.
+    pub(crate) fn scope(below: Option<ParentContext>, trace: Arc<TraceAttributes>) -> Self {
+        match below {
+            Some(below) => Frame {
+                record: Record::carrier(below.trace_id, below.id, Some(trace)),
+                kind: Kind::Scope,
+                sampled: below.sampled,
+                remote: below.remote,
+                detached: false,
+            },
+            None => Frame {
+                // Ids are never read for a detached scope: children start new traces.
+                record: Record::carrier(
+                    TraceId::PLACEHOLDER,
+                    ObservationId::PLACEHOLDER,
+                    Some(trace),
+                ),
+                kind: Kind::Scope,
                 sampled: true,
                 remote: false,
-            }),
-            Frame::Parent(p) => Some(p.key()),
-            Frame::Scope(s) => s.below.as_ref().map(ParentContext::key),
+                detached: true,
+            },
         }
     }
 
+    /// What a child started under this frame attaches to.
     #[inline]
-    fn trace(&self) -> &Option<Arc<TraceAttributes>> {
-        match self {
-            Frame::Observation(o) => &o.trace,
-            Frame::Parent(p) => &p.trace,
-            Frame::Scope(s) => &s.trace,
+    pub(crate) fn key(&self) -> Option<ParentKey> {
+        if self.detached {
+            return None;
         }
+        Some(ParentKey {
+            trace_id: self.record.trace_id,
+            id: self.record.id,
+            sampled: self.sampled,
+            remote: self.remote,
+        })
     }
 
-    fn trace_mut(&mut self) -> &mut Option<Arc<TraceAttributes>> {
-        match self {
-            Frame::Observation(o) => &mut o.trace,
-            Frame::Parent(p) => &mut p.trace,
-            Frame::Scope(s) => &mut s.trace,
-        }
-    }
-
-    /// The trace this frame belongs to, if any.
-    fn trace_id(&self) -> Option<TraceId> {
-        self.key().map(|k| k.trace_id)
+    /// The parent that observations started here would have.
+    pub(crate) fn as_parent(&self) -> Option<ParentContext> {
+        let key = self.key()?;
+        Some(ParentContext {
+            trace_id: key.trace_id,
+            id: key.id,
+            sampled: key.sampled,
+            remote: key.remote,
+            trace: self.record.trace.clone(),
+        })
     }
 
     /// What a spawned task or another thread needs to continue from this frame: the same
     /// frame, with an observation replaced by a reference to it.
     pub(crate) fn snapshot(&self) -> Frame {
-        match self {
-            Frame::Observation(o) => Frame::Parent(o.as_parent()),
-            Frame::Parent(p) => Frame::Parent(p.clone()),
-            Frame::Scope(s) => Frame::Scope(s.clone()),
+        match (self.kind, self.as_parent()) {
+            (Kind::Scope, below) => match &self.record.trace {
+                Some(trace) => Frame::scope(below, Arc::clone(trace)),
+                None => Frame::parent_or_empty(below),
+            },
+            (_, parent) => Frame::parent_or_empty(parent),
         }
     }
 
-    /// The parent that observations started here would have.
-    pub(crate) fn as_parent(&self) -> Option<ParentContext> {
-        match self {
-            Frame::Observation(o) => Some(o.as_parent()),
-            Frame::Parent(p) => Some(p.clone()),
-            Frame::Scope(s) => s.below.as_ref().map(|below| ParentContext {
-                trace: s.trace.clone(),
-                ..below.clone()
-            }),
+    fn parent_or_empty(parent: Option<ParentContext>) -> Frame {
+        match parent {
+            Some(parent) => Frame::parent(parent),
+            None => Frame::scope(None, Arc::default()),
         }
     }
-}
 
-/// The copyable part of a parent: all a child needs to decide how to begin.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ParentKey {
-    pub(crate) trace_id: TraceId,
-    pub(crate) id: ObservationId,
-    pub(crate) sampled: bool,
-    pub(crate) remote: bool,
-}
-
-impl ParentContext {
+    /// The recorded observation this frame runs, if it is one.
     #[inline]
-    fn key(&self) -> ParentKey {
-        ParentKey {
-            trace_id: self.trace_id,
-            id: self.id,
-            sampled: self.sampled,
-            remote: self.remote,
+    pub(crate) fn observation(&mut self) -> Option<&mut Record> {
+        (self.kind == Kind::Observation).then_some(&mut self.record)
+    }
+
+    /// The recorded observation this frame runs, by value.
+    #[inline]
+    pub(crate) fn into_observation(self) -> Option<Record> {
+        (self.kind == Kind::Observation).then_some(self.record)
+    }
+}
+
+/// Where a synchronous observation's frame sits on the stack, and whether it is recorded,
+/// in one word: returning a `(usize, bool)` through the thread-local accessor costs a
+/// partial-store reload on the hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameSlot(usize);
+
+impl FrameSlot {
+    /// No frame was pushed.
+    pub(crate) const NONE: Self = Self(usize::MAX);
+
+    #[inline]
+    fn new(depth: usize, recorded: bool) -> Self {
+        Self((depth << 1) | usize::from(recorded))
+    }
+
+    /// The frame's depth, if one was pushed.
+    #[inline]
+    pub(crate) fn depth(self) -> Option<usize> {
+        (self != Self::NONE).then_some(self.0 >> 1)
+    }
+
+    /// Whether the frame is a recorded observation.
+    #[inline]
+    pub(crate) fn recorded(self) -> bool {
+        self != Self::NONE && self.0 & 1 == 1
+    }
+}
+
+/// How an observation begins; see `Local::plan`.
+enum Plan {
+    /// Under a sampled-out parent: nothing is recorded or tracked.
+    Nothing,
+    /// A new trace that sampling dropped.
+    Unsampled {
+        trace_id: TraceId,
+        id: ObservationId,
+    },
+    /// A recorded observation.
+    Record {
+        trace_id: TraceId,
+        id: ObservationId,
+        parent_id: Option<ObservationId>,
+        flags: u8,
+        trace: Option<Arc<TraceAttributes>>,
+    },
+}
+
+impl Plan {
+    #[inline]
+    fn into_frame(self, descriptor: &'static Descriptor) -> Option<Frame> {
+        match self {
+            Plan::Nothing => None,
+            Plan::Unsampled { trace_id, id } => Some(Frame::unsampled(trace_id, id)),
+            Plan::Record {
+                trace_id,
+                id,
+                parent_id,
+                flags,
+                trace,
+            } => Some(Frame::observing(Record::open(
+                trace_id, id, parent_id, flags, trace, descriptor,
+            ))),
         }
     }
 }
@@ -216,27 +377,6 @@ pub(crate) enum ParentChoice<'a> {
     Current,
     /// Under this parent, or a new trace for `None`, whatever is current.
     Given(Option<&'a ParentContext>),
-}
-
-/// How an observation began.
-pub(crate) enum Begin {
-    /// Tracing is off, or the parent's trace is sampled out: nothing to do, nothing to push.
-    Noop,
-    /// A new trace that sampling dropped: children must see it to stay dropped, so it is
-    /// pushed like an observation, but nothing is recorded.
-    Unsampled(ParentContext),
-    /// A recorded observation.
-    Sampled(OpenObservation),
-}
-
-impl Begin {
-    pub(crate) fn into_frame(self) -> Option<Frame> {
-        match self {
-            Begin::Noop => None,
-            Begin::Unsampled(p) => Some(Frame::Parent(p)),
-            Begin::Sampled(o) => Some(Frame::Observation(o)),
-        }
-    }
 }
 
 /// Per-thread state: the context stack, the id generator and the hand-off buffer.
@@ -293,66 +433,105 @@ impl Local {
         self.buffer.get_or_insert_with(collector::register_thread)
     }
 
-    /// Begins an observation under the current frame, or a new trace if there is none.
+    /// Decides how an observation begins under the chosen parent: the ids of a recorded
+    /// observation, a sampled-out new trace (tracked so that its children stay out), or
+    /// nothing at all under a sampled-out parent.
     #[inline]
-    pub(crate) fn begin(&mut self, descriptor: &'static Descriptor) -> Begin {
-        self.begin_under(descriptor, ParentChoice::Current)
-    }
-
-    /// Begins an observation under the chosen parent.
-    pub(crate) fn begin_under(
-        &mut self,
-        descriptor: &'static Descriptor,
-        choice: ParentChoice<'_>,
-    ) -> Begin {
+    fn plan(&mut self, choice: ParentChoice<'_>) -> Plan {
         let parent = match choice {
             ParentChoice::Current => self.stack.last().and_then(Frame::key),
             ParentChoice::Given(p) => p.map(ParentContext::key),
         };
-        let (trace_id, parent_id, flags) = match parent {
-            Some(p) if !p.sampled => {
+        let Some(parent) = parent else {
+            let trace_id = self.new_trace_id();
+            if !sampling::keep(trace_id) {
                 self.buffer().count_sampled_out();
-                return Begin::Noop;
+                // Only ever sent as the parent id of an outgoing `traceparent`: derive it from
+                // the trace id instead of drawing one.
+                let id = ObservationId::from_u64(trace_id.to_u128() as u64 | 1)
+                    .unwrap_or(ObservationId::PLACEHOLDER);
+                return Plan::Unsampled { trace_id, id };
             }
-            Some(p) => (
-                p.trace_id,
-                Some(p.id),
-                if p.remote { flags::AS_ROOT } else { 0 },
-            ),
-            None => {
-                let trace_id = self.new_trace_id();
-                if !sampling::keep(trace_id) {
-                    self.buffer().count_sampled_out();
-                    let id = self.new_span_id();
-                    return Begin::Unsampled(ParentContext {
-                        trace_id,
-                        id,
-                        sampled: false,
-                        remote: false,
-                        trace: None,
-                    });
-                }
-                (trace_id, None, 0)
-            }
+            let id = self.new_span_id();
+            self.buffer().count_started();
+            // A detached scope's attributes still apply to the new trace.
+            let trace = match choice {
+                ParentChoice::Current => self.stack.last().and_then(|f| f.record.trace.clone()),
+                ParentChoice::Given(_) => None,
+            };
+            return Plan::Record {
+                trace_id,
+                id,
+                parent_id: None,
+                flags: 0,
+                trace,
+            };
         };
-        // Only inherited when there is something to inherit: a plain trace clones nothing.
-        let trace = match choice {
-            ParentChoice::Current => self.stack.last().and_then(|f| f.trace().clone()),
-            ParentChoice::Given(p) => p.and_then(|p| p.trace.clone()),
-        };
+        if !parent.sampled {
+            self.buffer().count_sampled_out();
+            return Plan::Nothing;
+        }
         let id = self.new_span_id();
         self.buffer().count_started();
-        Begin::Sampled(OpenObservation {
-            trace_id,
+        // Only inherited when there is something to inherit: a plain trace clones nothing.
+        let trace = match choice {
+            ParentChoice::Current => self.stack.last().and_then(|f| f.record.trace.clone()),
+            ParentChoice::Given(p) => p.and_then(|p| p.trace.clone()),
+        };
+        Plan::Record {
+            trace_id: parent.trace_id,
             id,
-            parent_id,
-            start: clock::now(),
-            descriptor,
-            level: Level::Default,
-            flags,
-            data: None,
+            parent_id: Some(parent.id),
+            flags: if parent.remote { flags::AS_ROOT } else { 0 },
             trace,
-        })
+        }
+    }
+
+    /// Begins an observation under the chosen parent and returns its frame (to carry in a
+    /// future, or to enter later), or `None` when nothing is to be tracked.
+    #[inline]
+    pub(crate) fn begin(
+        &mut self,
+        descriptor: &'static Descriptor,
+        choice: ParentChoice<'_>,
+    ) -> Option<Frame> {
+        self.plan(choice).into_frame(descriptor)
+    }
+
+    /// Begins an observation under the current frame and makes it current. Returns its depth
+    /// and whether it is recorded, packed in one word (see [`FrameSlot`]).
+    #[inline]
+    pub(crate) fn begin_current(&mut self, descriptor: &'static Descriptor) -> FrameSlot {
+        let plan = self.plan(ParentChoice::Current);
+        let recorded = matches!(plan, Plan::Record { .. });
+        // Room first, then the frame is built in its slot: building it elsewhere and copying
+        // it in costs more than the rest of this function (the copy reads back its small
+        // fields before their stores retire).
+        if matches!(plan, Plan::Nothing) {
+            return FrameSlot::NONE;
+        }
+        self.stack.reserve(1);
+        let depth = self.stack.len();
+        let slot = &mut self.stack.spare_capacity_mut()[0];
+        match plan {
+            Plan::Nothing => return FrameSlot::NONE,
+            Plan::Unsampled { trace_id, id } => {
+                slot.write(Frame::unsampled(trace_id, id));
+            }
+            Plan::Record {
+                trace_id,
+                id,
+                parent_id,
+                flags,
+                trace,
+            } => {
+                let record = Record::open(trace_id, id, parent_id, flags, trace, descriptor);
+                slot.write(Frame::observing(record));
+            }
+        }
+        // SAFETY: the slot at `depth` is within capacity and was just initialized.
+        unsafe { self.stack.set_len(depth + 1) };
+        FrameSlot::new(depth, recorded)
     }
 
     /// Pushes a frame and returns its depth, which the owner passes back to [`Local::pop`].
@@ -396,19 +575,19 @@ impl Local {
     /// The innermost observation this thread is running in the current context, if it is
     /// recorded. Attribute scopes are looked through; a parent that lives elsewhere ends the
     /// search (its observation belongs to another task or service).
-    pub(crate) fn current_observation(&mut self) -> Option<&mut OpenObservation> {
+    pub(crate) fn current_observation(&mut self) -> Option<&mut Record> {
         for frame in self.stack.iter_mut().rev() {
-            match frame {
-                Frame::Observation(o) => return Some(o),
-                Frame::Parent(_) => return None,
-                Frame::Scope(_) => {}
+            match frame.kind {
+                Kind::Observation => return Some(&mut frame.record),
+                Kind::Parent => return None,
+                Kind::Scope => {}
             }
         }
         None
     }
 
-    /// Whether new observations here would be recorded: recording is on and the current trace,
-    /// if any, is sampled in.
+    /// Whether observations started here would be recorded (the current trace, if any, is
+    /// sampled in).
     pub(crate) fn recording_here(&self) -> bool {
         self.stack
             .last()
@@ -418,7 +597,7 @@ impl Local {
 
     /// The attributes observations started here would carry.
     pub(crate) fn current_trace_attributes(&self) -> Option<Arc<TraceAttributes>> {
-        self.stack.last().and_then(|f| f.trace().clone())
+        self.stack.last().and_then(|f| f.record.trace.clone())
     }
 
     /// The parent observations started here would have.
@@ -430,32 +609,80 @@ impl Local {
     /// stack (the current observation, its ancestors here, the scopes between them), so that
     /// they and every observation started after carry it.
     pub(crate) fn update_trace(&mut self, update: &TraceAttributes) -> bool {
-        let Some(trace_id) = self.stack.iter().rev().find_map(Frame::trace_id) else {
+        let Some(trace_id) = self
+            .stack
+            .iter()
+            .rev()
+            .find_map(|f| f.key().map(|k| k.trace_id))
+        else {
             return false;
         };
         for frame in &mut self.stack {
-            if frame.trace_id() == Some(trace_id) {
-                if let Frame::Observation(o) = frame
-                    && let Some(own) = o.data.as_mut().and_then(|d| d.own_trace.as_mut())
-                {
-                    *own = Arc::new(own.merged_with(update));
-                }
-                let slot = frame.trace_mut();
-                let merged = match slot {
-                    Some(existing) => existing.merged_with(update),
-                    None => update.clone(),
-                };
-                *slot = Some(Arc::new(merged));
+            if frame.key().map(|k| k.trace_id) != Some(trace_id) {
+                continue;
             }
+            let record = &mut frame.record;
+            if let Some(own) = record.data.as_mut().and_then(|d| d.own_trace.as_mut()) {
+                *own = Arc::new(own.merged_with(update));
+            }
+            let merged = match &record.trace {
+                Some(existing) => existing.merged_with(update),
+                None => update.clone(),
+            };
+            record.trace = Some(Arc::new(merged));
         }
         true
     }
 
-    /// Ends an observation: takes the clock and hands the record to the exporter.
+    /// Ends the frame pushed at `depth`: an observation's record moves from the stack straight
+    /// into the thread's ring; other frames are dropped in place.
     #[inline]
-    pub(crate) fn end(&mut self, open: OpenObservation) {
-        let record = open.finish(clock::now());
-        self.buffer().push(record);
+    pub(crate) fn end_frame(&mut self, depth: usize) {
+        if depth + 1 != self.stack.len() {
+            if let Some(observation) = self.pop_slow(depth).and_then(Frame::into_observation) {
+                self.end(observation);
+            }
+            return;
+        }
+        let Some(frame) = self.stack.last_mut() else {
+            return;
+        };
+        if frame.kind != Kind::Observation || !crate::state::ends_accepted() {
+            if frame.kind == Kind::Observation {
+                collector::count_dropped_after_shutdown(1);
+            }
+            // Dropped in place: nothing of it leaves the stack.
+            self.stack.truncate(depth);
+            return;
+        }
+        frame.record.close(clock::now());
+        let buffer = self.buffer.get_or_insert_with(collector::register_thread);
+        // The record moves from its stack slot straight into the ring's slot.
+        // SAFETY: the frame at `depth` (the last) is initialized; shortening the stack first
+        // hands its ownership to us, and its record is moved out exactly once, below. The
+        // other fields of a frame are plain data with nothing to drop.
+        unsafe {
+            self.stack.set_len(depth);
+            let frame = self.stack.as_ptr().add(depth);
+            buffer.push_from(&raw const (*frame).record);
+        }
+    }
+
+    /// Hands a closed record to the exporter through this thread's ring.
+    #[inline]
+    fn hand_off(&mut self, record: Record) {
+        if crate::state::ends_accepted() {
+            self.buffer().push(record);
+        } else {
+            collector::count_dropped_after_shutdown(1);
+        }
+    }
+
+    /// Hands an observation that ended here to the exporter.
+    #[inline]
+    pub(crate) fn end(&mut self, mut record: Record) {
+        record.close(clock::now());
+        self.hand_off(record);
     }
 }
 
@@ -469,8 +696,8 @@ pub(crate) fn snapshot() -> Option<Frame> {
     with_local(|l| l.top().map(Frame::snapshot)).flatten()
 }
 
-/// Hands a finished record to the exporter from anywhere: through this thread's buffer, or
-/// the shared queue where thread-locals are unusable (thread teardown). After shutdown it is
+/// Hands a closed record to the exporter from anywhere: through this thread's buffer, or the
+/// shared queue where thread-locals are unusable (thread teardown). After shutdown it is
 /// counted as dropped instead.
 pub(crate) fn hand_off(record: Record) {
     if !crate::state::ends_accepted() {
@@ -488,8 +715,15 @@ pub(crate) fn hand_off(record: Record) {
     }
 }
 
+/// Ends an observation that is not on the context stack (its future completed or dropped,
+/// its manual handle ended).
+pub(crate) fn end_detached(mut record: Record) {
+    record.close(clock::now());
+    hand_off(record);
+}
+
 /// Marks an observation failed by a panic, with the panic's message when the hook saw it.
-pub(crate) fn fail_from_panic(local: &Local, observation: &mut OpenObservation) {
+pub(crate) fn fail_from_panic(local: &Local, observation: &mut Record) {
     let message = local.panic_message.clone();
     observation.fail(Level::Error, || match message {
         Some(m) => format!("panicked: {m}"),
@@ -528,7 +762,7 @@ impl Drop for Reinstall<'_> {
         with_local(|local| {
             if let Some(mut frame) = local.pop(depth) {
                 if std::thread::panicking()
-                    && let Frame::Observation(o) = &mut frame
+                    && let Some(o) = frame.observation()
                 {
                     fail_from_panic(local, o);
                 }

@@ -10,10 +10,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::capture::{InputRecorder, JsonSink, STATUS_MAX_BYTES, TextSink};
-use crate::context::{self, Begin, Frame, Local, OpenObservation, with_local};
-use crate::observation::{Descriptor, Level, ObservationId, Payload};
+use crate::context::{self, Frame, FrameSlot, ParentChoice, with_local};
+use crate::observation::{Descriptor, Level, ObservationId, Payload, Record};
 use crate::stream::{ObservedStream, StreamItem};
-use crate::{clock, collector, settings, state};
+use crate::{settings, state};
 
 /// Calls `f`. The expansion runs a synchronous body through this so that `return` and `?`
 /// inside it stay local, and so the closure is `FnOnce` (it may return borrows of `self`).
@@ -78,15 +78,13 @@ impl Outcome {
         describe(self.error.insert(TextSink::new(STATUS_MAX_BYTES)));
     }
 
+    /// Whether there is nothing to record (no output captured, no error).
     #[inline]
-    fn apply(self, observation: &mut OpenObservation) {
-        if self.output.is_none() && self.error.is_none() {
-            return;
-        }
-        self.apply_slow(observation);
+    fn is_empty(&self) -> bool {
+        self.output.is_none() && self.error.is_none()
     }
 
-    fn apply_slow(self, observation: &mut OpenObservation) {
+    fn apply(self, observation: &mut Record) {
         if let Some(output) = self.output {
             observation.data_mut().output = Some(output.into_payload());
         }
@@ -97,28 +95,13 @@ impl Outcome {
     }
 }
 
-/// Ends an observation that has left the context stack.
-fn end_frame(local: &mut Local, frame: Frame) {
-    if let Frame::Observation(observation) = frame {
-        if state::ends_accepted() {
-            local.end(observation);
-        } else {
-            collector::count_dropped_after_shutdown(1);
-        }
-    }
-}
-
-const INACTIVE: usize = usize::MAX;
-
 /// The guard of a synchronous observation: its frame is on this thread's context stack from
 /// `start` to `end` (or to the drop that unwinding causes).
 #[doc(hidden)]
 #[must_use]
 pub struct SyncObservation {
-    /// Index of this observation's frame on the stack, or `INACTIVE`.
-    depth: usize,
-    /// Whether the frame is a recorded observation (not a sampled-out trace).
-    recorded: bool,
+    /// This observation's frame on the stack, if it pushed one.
+    slot: FrameSlot,
     descriptor: &'static Descriptor,
     /// The frame lives in this thread's stack: the guard must stay on this thread.
     _not_send: PhantomData<*const ()>,
@@ -138,36 +121,30 @@ impl SyncObservation {
     #[inline(always)]
     fn inactive(descriptor: &'static Descriptor) -> Self {
         Self {
-            depth: INACTIVE,
-            recorded: false,
+            slot: FrameSlot::NONE,
             descriptor,
             _not_send: PhantomData,
         }
     }
 
     fn begin(descriptor: &'static Descriptor) -> Self {
-        let mut guard = Self::inactive(descriptor);
-        with_local(|local| match local.begin(descriptor) {
-            Begin::Noop => {}
-            Begin::Unsampled(parent) => guard.depth = local.push(Frame::Parent(parent)),
-            Begin::Sampled(observation) => {
-                guard.depth = local.push(Frame::Observation(observation));
-                guard.recorded = true;
-            }
-        });
-        guard
+        Self {
+            slot: with_local(|local| local.begin_current(descriptor)).unwrap_or(FrameSlot::NONE),
+            descriptor,
+            _not_send: PhantomData,
+        }
     }
 
     /// Captures the arguments with `capture`, if this observation is recorded and captures
     /// its input.
     #[inline]
     pub fn with_input(self, capture: impl FnOnce(&mut InputRecorder)) -> Self {
-        if self.recorded
+        if self.slot.recorded()
+            && let Some(depth) = self.slot.depth()
             && let Some(input) = record_input(self.descriptor, capture)
         {
-            let depth = self.depth;
             with_local(|local| {
-                if let Some(Frame::Observation(o)) = local.frame_at(depth) {
+                if let Some(o) = local.frame_at(depth).and_then(Frame::observation) {
                     o.data_mut().input = Some(input);
                 }
             });
@@ -180,30 +157,35 @@ impl SyncObservation {
     #[inline]
     pub fn end(self, outcome: impl FnOnce(&mut Outcome)) {
         let this = ManuallyDrop::new(self);
-        if this.depth == INACTIVE {
+        let Some(depth) = this.slot.depth() else {
             return;
-        }
-        let recorded = if this.recorded {
+        };
+        if this.slot.recorded() {
             // User code (Serialize, Display) runs here, outside any borrow of the thread state.
             let mut recorded = Outcome::new(wants_output(this.descriptor));
             outcome(&mut recorded);
-            Some(recorded)
-        } else {
-            None
-        };
-        let depth = this.depth;
+            if !recorded.is_empty() {
+                Self::record_outcome(depth, recorded);
+            }
+        }
+        Self::finish(depth);
+    }
+
+    /// Writes an outcome into the observation's frame (only when there is one: an output or an
+    /// error), so that the common path passes nothing but the depth.
+    #[inline(never)]
+    fn record_outcome(depth: usize, recorded: Outcome) {
         with_local(|local| {
-            if let Some(mut frame) = local.pop(depth) {
-                if let (Frame::Observation(o), Some(recorded)) = (&mut frame, recorded) {
-                    recorded.apply(o);
-                }
-                end_frame(local, frame);
+            if let Some(observation) = local.frame_at(depth).and_then(Frame::observation) {
+                recorded.apply(observation);
             }
         });
     }
-}
 
-impl SyncObservation {
+    fn finish(depth: usize) {
+        with_local(|local| local.end_frame(depth));
+    }
+
     /// Moves the observation into the stream the function returns: it stays open until the
     /// stream ends or is dropped. `record` captures each item (only when recorded).
     #[inline]
@@ -213,12 +195,10 @@ impl SyncObservation {
         R: FnMut(&S::Item, &mut StreamItem<'_>),
     {
         let this = ManuallyDrop::new(self);
-        let frame = if this.depth == INACTIVE {
-            None
-        } else {
-            let depth = this.depth;
-            with_local(|local| local.pop(depth)).flatten()
-        };
+        let frame = this
+            .slot
+            .depth()
+            .and_then(|depth| with_local(|local| local.pop(depth)).flatten());
         ObservedStream::new(stream, frame, wants_output(this.descriptor), record)
     }
 }
@@ -226,20 +206,17 @@ impl SyncObservation {
 impl Drop for SyncObservation {
     /// Reached only when `end` was not: the body panicked.
     fn drop(&mut self) {
-        if self.depth == INACTIVE {
+        let Some(depth) = self.slot.depth() else {
             return;
-        }
-        let depth = self.depth;
+        };
         with_local(|local| {
-            if let Some(mut frame) = local.pop(depth) {
-                if let Frame::Observation(o) = &mut frame {
-                    if std::thread::panicking() {
-                        context::fail_from_panic(local, o);
-                    } else {
-                        o.fail(Level::Warning, || "ended without returning".to_owned());
-                    }
+            if let Some(mut observation) = local.pop(depth).and_then(Frame::into_observation) {
+                if std::thread::panicking() {
+                    context::fail_from_panic(local, &mut observation);
+                } else {
+                    observation.fail(Level::Warning, || "ended without returning".to_owned());
                 }
-                end_frame(local, frame);
+                local.end(observation);
             }
         });
     }
@@ -285,7 +262,7 @@ impl AsyncObservation {
     #[inline]
     pub fn start(descriptor: &'static Descriptor) -> Self {
         let frame = if state::starts_allowed() {
-            with_local(|local| local.begin(descriptor).into_frame()).flatten()
+            with_local(|local| local.begin(descriptor, ParentChoice::Current)).flatten()
         } else {
             None
         };
@@ -296,7 +273,7 @@ impl AsyncObservation {
     /// its input.
     #[inline]
     pub fn with_input(mut self, capture: impl FnOnce(&mut InputRecorder)) -> Self {
-        if let Some(Frame::Observation(o)) = &mut self.frame
+        if let Some(o) = self.frame.as_mut().and_then(Frame::observation)
             && let Some(input) = record_input(self.descriptor, capture)
         {
             o.data_mut().input = Some(input);
@@ -308,8 +285,8 @@ impl AsyncObservation {
     #[inline]
     pub fn token(&self) -> OutcomeToken {
         match &self.frame {
-            Some(Frame::Observation(o)) => OutcomeToken {
-                id: Some(o.id),
+            Some(frame) if frame.kind == context::Kind::Observation => OutcomeToken {
+                id: Some(frame.record.id),
                 capture_output: wants_output(self.descriptor),
             },
             _ => OutcomeToken {
@@ -352,9 +329,9 @@ impl<F: Future> Future for Observed<F> {
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
         let poll = context::with_installed(&mut this.frame, || inner.poll(cx));
         if poll.is_ready()
-            && let Some(Frame::Observation(o)) = this.frame.take()
+            && let Some(observation) = this.frame.take().and_then(Frame::into_observation)
         {
-            end_detached(o);
+            context::end_detached(observation);
         }
         poll
     }
@@ -366,19 +343,14 @@ impl<F> Drop for Observed<F> {
         // SAFETY: `inner` is dropped exactly once, here, and never used again; the frame is
         // current while its destructors run, so their work is attributed to it.
         context::with_installed(&mut self.frame, || unsafe { ManuallyDrop::drop(inner) });
-        if let Some(Frame::Observation(mut o)) = self.frame.take() {
+        if let Some(mut observation) = self.frame.take().and_then(Frame::into_observation) {
             // Not completed: dropped before the end, or unwinding through a panic.
             if std::thread::panicking() {
-                o.fail(Level::Error, || "panicked".to_owned());
+                observation.fail(Level::Error, || "panicked".to_owned());
             } else {
-                o.fail(Level::Warning, || "cancelled".to_owned());
+                observation.fail(Level::Warning, || "cancelled".to_owned());
             }
-            end_detached(o);
+            context::end_detached(observation);
         }
     }
-}
-
-/// Ends an observation that is not on the context stack (its future completed or dropped).
-fn end_detached(observation: OpenObservation) {
-    context::hand_off(observation.finish(clock::now()));
 }

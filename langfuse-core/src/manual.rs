@@ -7,9 +7,9 @@ use std::marker::PhantomData;
 use std::time::SystemTime;
 
 use crate::clock;
-use crate::context::{Begin, Frame, OpenObservation, ParentChoice, ParentContext, with_local};
+use crate::context::{self, Frame, ParentChoice, ParentContext, with_local};
 use crate::observation::{
-    CaptureSetting, Descriptor, ObservationId, ObservationType, Timestamp, TraceId,
+    CaptureSetting, Descriptor, ObservationId, ObservationType, Record, Timestamp, TraceId,
 };
 use crate::scores::{self, Score, Target};
 use crate::state::{self, State};
@@ -50,7 +50,7 @@ fn begin(
     kind: ObservationType,
     parent: Option<&ObservationContext>,
     start: Option<SystemTime>,
-) -> Option<OpenObservation> {
+) -> Option<Record> {
     if !state::starts_allowed() {
         return None;
     }
@@ -59,10 +59,9 @@ fn begin(
         None => ParentChoice::Current,
         Some(p) => ParentChoice::Given(p.as_ref()),
     };
-    let begun = with_local(|local| local.begin_under(descriptor(kind), choice))?;
-    let Begin::Sampled(mut open) = begun else {
-        return None;
-    };
+    let mut open = with_local(|local| local.begin(descriptor(kind), choice))
+        .flatten()
+        .and_then(Frame::into_observation)?;
     open.data_mut().name = Some(name);
     if let Some(start) = start {
         open.start = Timestamp::from_unix_nanos(clock::system_time_to_unix_nanos(start));
@@ -172,7 +171,7 @@ impl ObservationBuilder {
 #[must_use = "an observation ends when dropped; keep it until the work is done"]
 pub struct Observation {
     /// `None` when tracing is off or the trace is sampled out, and once ended.
-    open: Option<OpenObservation>,
+    open: Option<Record>,
 }
 
 impl fmt::Debug for Observation {
@@ -268,7 +267,7 @@ impl Observation {
     /// ```
     pub fn context(&self) -> ObservationContext {
         match &self.open {
-            Some(open) => ObservationContext::from_frame(Frame::Parent(open.as_parent())),
+            Some(open) => ObservationContext::from_frame(Frame::parent(open.as_parent())),
             None => ObservationContext::default(),
         }
     }
@@ -289,11 +288,10 @@ impl Observation {
     pub fn enter(&mut self) -> EnteredObservation<'_> {
         let depth = match self.open.take() {
             Some(open) => {
-                let mut frame = Some(Frame::Observation(open));
+                let mut frame = Some(Frame::observing(open));
                 let depth = with_local(|local| local.push(frame.take().expect("present")));
-                if let Some(Frame::Observation(open)) = frame {
-                    self.open = Some(open);
-                }
+                // Thread-locals unusable: keep the observation, not entered.
+                self.open = frame.and_then(Frame::into_observation);
                 depth
             }
             None => None,
@@ -328,11 +326,16 @@ impl Observation {
         let Some(open) = self.open.take() else {
             return;
         };
-        let end = match at {
-            Some(at) => Timestamp::from_unix_nanos(clock::system_time_to_unix_nanos(at)),
-            None => clock::now(),
-        };
-        crate::context::hand_off(open.finish(end));
+        match at {
+            Some(at) => {
+                let mut open = open;
+                open.close(Timestamp::from_unix_nanos(
+                    clock::system_time_to_unix_nanos(at),
+                ));
+                context::hand_off(open);
+            }
+            None => context::end_detached(open),
+        }
     }
 }
 
@@ -361,9 +364,9 @@ impl fmt::Debug for EnteredObservation<'_> {
 impl Drop for EnteredObservation<'_> {
     fn drop(&mut self) {
         let Some(depth) = self.depth else { return };
-        if let Some(Frame::Observation(open)) = with_local(|local| local.pop(depth)).flatten() {
-            self.owner.open = Some(open);
-        }
+        self.owner.open = with_local(|local| local.pop(depth))
+            .flatten()
+            .and_then(Frame::into_observation);
     }
 }
 
@@ -389,5 +392,6 @@ pub fn create_event(name: impl Into<String>, fields: impl FnOnce(&mut Observatio
     fields(&mut changes);
     changes.apply(&mut open);
     let at = open.start;
-    crate::context::hand_off(open.finish(at));
+    open.close(at);
+    context::hand_off(open);
 }

@@ -30,6 +30,9 @@ impl TraceId {
         if value == 0 { None } else { Some(Self(value)) }
     }
 
+    /// A valid id for records that are never exported (context carriers).
+    pub(crate) const PLACEHOLDER: Self = Self(1);
+
     /// The raw value.
     ///
     /// ```
@@ -108,6 +111,9 @@ impl ObservationId {
             None => None,
         }
     }
+
+    /// A valid id for records that are never exported (context carriers).
+    pub(crate) const PLACEHOLDER: Self = Self(NonZeroU64::MIN);
 
     /// The raw value.
     ///
@@ -449,6 +455,9 @@ pub(crate) enum TimestampKind {
 }
 
 impl Timestamp {
+    /// A placeholder for records that are never exported (context carriers).
+    pub(crate) const ZERO: Self = Self(0);
+
     /// A raw clock reading.
     #[inline]
     pub(crate) const fn from_ticks(raw: u64) -> Self {

@@ -12,7 +12,8 @@ use futures_core::Stream;
 
 use crate::capture::{JsonSink, STATUS_MAX_BYTES, TextSink};
 use crate::clock;
-use crate::context::{self, Frame, OpenObservation};
+use crate::context::{self, Frame};
+use crate::observation::Record;
 use crate::observation::{Level, Payload};
 use crate::settings;
 
@@ -94,7 +95,9 @@ pub struct ObservedStream<S, R> {
 
 impl<S, R> ObservedStream<S, R> {
     pub(crate) fn new(inner: S, frame: Option<Frame>, capture_output: bool, record: R) -> Self {
-        let recorded = matches!(frame, Some(Frame::Observation(_)));
+        let recorded = frame
+            .as_ref()
+            .is_some_and(|f| f.kind == context::Kind::Observation);
         Self {
             inner,
             frame,
@@ -107,7 +110,7 @@ impl<S, R> ObservedStream<S, R> {
 
     /// Ends the observation with what the stream produced.
     fn end(&mut self, cancelled: bool) {
-        let Some(Frame::Observation(mut observation)) = self.frame.take() else {
+        let Some(mut observation) = self.frame.take().and_then(Frame::into_observation) else {
             return;
         };
         if let Some(items) = self.items.take() {
@@ -124,10 +127,10 @@ impl<S, R> ObservedStream<S, R> {
             };
             observation.fail(level, || "cancelled".to_owned());
         }
-        context::hand_off(observation.finish(clock::now()));
+        context::end_detached(observation);
     }
 
-    fn note_first_item(observation: &mut OpenObservation) {
+    fn note_first_item(observation: &mut Record) {
         if observation.descriptor.kind().is_generation_like() {
             let generation = observation
                 .data_mut()
@@ -157,11 +160,15 @@ where
             Poll::Ready(Some(item)) => {
                 if !this.first_item_seen {
                     this.first_item_seen = true;
-                    if let Some(Frame::Observation(o)) = &mut this.frame {
+                    if let Some(o) = this.frame.as_mut().and_then(Frame::observation) {
                         Self::note_first_item(o);
                     }
                 }
-                if matches!(this.frame, Some(Frame::Observation(_))) {
+                if this
+                    .frame
+                    .as_ref()
+                    .is_some_and(|f| f.kind == context::Kind::Observation)
+                {
                     let mut recorder = StreamItem {
                         items: this.items.as_mut(),
                         error: &mut this.error,

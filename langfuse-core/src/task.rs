@@ -201,7 +201,7 @@ pub trait ObservationExt: Future + Sized {
         self,
         attributes: impl FnOnce(&mut TraceAttributes),
     ) -> WithContext<Self> {
-        let frame = update::scope_frame(attributes).map(Frame::Scope);
+        let frame = update::scope_frame(attributes);
         match frame {
             Some(frame) => ObservationContext::from_frame(frame).attach(self),
             None => current_context().attach(self),

@@ -181,7 +181,7 @@ impl ObservationContext {
 
 impl From<Traceparent> for ObservationContext {
     fn from(traceparent: Traceparent) -> Self {
-        ObservationContext::from_frame(Frame::Parent(traceparent.to_parent()))
+        ObservationContext::from_frame(Frame::parent(traceparent.to_parent()))
     }
 }
 

@@ -14,9 +14,9 @@ use serde::Serialize;
 use crate::attributes::merge_objects;
 use crate::capture::serialize_bounded;
 use crate::clock;
-use crate::context::{Frame, OpenObservation, Scope, with_local};
+use crate::context::{Frame, with_local};
 use crate::observation::{
-    GenerationData, Level, ObservationData, Payload, Timestamp, TraceAttributes,
+    GenerationData, Level, ObservationData, Payload, Record, Timestamp, TraceAttributes,
 };
 use crate::settings;
 use crate::state::{self, State};
@@ -206,8 +206,9 @@ impl ObservationUpdate {
     /// });
     /// ```
     pub fn completion_start_time(&mut self, at: SystemTime) -> &mut Self {
-        self.generation.completion_start_time =
-            Some(Timestamp::from_unix_nanos(clock::system_time_to_unix_nanos(at)));
+        self.generation.completion_start_time = Some(Timestamp::from_unix_nanos(
+            clock::system_time_to_unix_nanos(at),
+        ));
         self.touches_generation = true;
         self
     }
@@ -228,7 +229,7 @@ impl ObservationUpdate {
     }
 
     /// Writes the update into `observation`.
-    pub(crate) fn apply(self, observation: &mut OpenObservation) {
+    pub(crate) fn apply(self, observation: &mut Record) {
         if let Some(level) = self.level {
             observation.level = level;
         }
@@ -405,8 +406,7 @@ pub fn update_current_trace(update: impl FnOnce(&mut TraceAttributes)) {
 /// // every observation started here carries user-42, chat-7, the tag and the metadata
 /// ```
 pub fn propagate_attributes(attributes: impl FnOnce(&mut TraceAttributes)) -> AttributesScope {
-    let depth = scope_frame(attributes)
-        .and_then(|scope| with_local(|local| local.push(Frame::Scope(scope))));
+    let depth = scope_frame(attributes).and_then(|scope| with_local(|local| local.push(scope)));
     AttributesScope {
         depth,
         _not_send: PhantomData,
@@ -415,7 +415,7 @@ pub fn propagate_attributes(attributes: impl FnOnce(&mut TraceAttributes)) -> At
 
 /// Builds the frame of an attribute scope at the current point, and puts the attributes on the
 /// current observation too. `None` when nothing is recorded here.
-pub(crate) fn scope_frame(attributes: impl FnOnce(&mut TraceAttributes)) -> Option<Scope> {
+pub(crate) fn scope_frame(attributes: impl FnOnce(&mut TraceAttributes)) -> Option<Frame> {
     if !recording_here() {
         return None;
     }
@@ -430,10 +430,7 @@ pub(crate) fn scope_frame(attributes: impl FnOnce(&mut TraceAttributes)) -> Opti
         if let Some(current) = local.current_observation() {
             current.propagate(&own);
         }
-        Scope {
-            below: local.current_parent(),
-            trace: Some(Arc::new(merged)),
-        }
+        Frame::scope(local.current_parent(), Arc::new(merged))
     })
 }
 
