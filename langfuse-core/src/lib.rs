@@ -23,6 +23,7 @@ mod collector;
 pub mod config;
 mod context;
 mod export;
+mod ids;
 mod instrument;
 mod manual;
 mod observation;
@@ -36,6 +37,7 @@ mod update;
 
 pub use client::{Error, Langfuse, LangfuseGuard, get_client, init};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
+pub use ids::create_trace_id;
 pub use manual::{
     EnteredObservation, Observation, ObservationBuilder, create_event, start_observation,
 };
