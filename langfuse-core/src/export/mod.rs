@@ -1,7 +1,8 @@
-//! Where finished observations go: OTLP encoding and HTTP delivery to Langfuse, the console
-//! printer, and the exporter thread that drives them.
+//! Where finished observations go: masking, OTLP encoding and HTTP delivery to Langfuse, the
+//! console printer, and the exporter thread that drives them.
 
 pub(crate) mod console;
+pub(crate) mod mask;
 pub(crate) mod otlp;
 pub(crate) mod transport;
 pub(crate) mod worker;

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::console::ConsoleExporter;
+use super::mask::Masker;
 use super::otlp::{EncoderSettings, OtlpEncoder};
 use super::transport::{Delivery, ExportOutcome, HttpTransport, TransportSettings};
 use crate::clock::Anchor;
@@ -191,6 +192,9 @@ struct Sent {
 
 struct Worker {
     sink: Sink,
+    /// The user's mask, applied as records arrive; `None` without one, or when records are
+    /// discarded anyway.
+    masker: Option<Masker>,
     pending: VecDeque<Record>,
     /// Sequence number of the next observation moved into `pending`.
     next_seq: u64,
@@ -210,8 +214,13 @@ struct Worker {
 
 impl Worker {
     fn new(config: &Config, sink: Sink) -> Self {
+        let masker = match sink {
+            Sink::Discard => None,
+            _ => config.mask().cloned().map(Masker::new),
+        };
         Self {
             sink,
+            masker,
             pending: VecDeque::new(),
             next_seq: 0,
             next_cut: 0,
@@ -315,8 +324,13 @@ impl Worker {
     }
 
     fn drain(&mut self) {
+        let first_new = self.pending.len();
         let moved = collector::global().drain_into(&mut self.pending);
         self.next_seq += moved as u64;
+        // Before any sink sees them: nothing unmasked is encoded, printed or sent.
+        if let Some(masker) = &mut self.masker {
+            masker.mask_drained(self.pending.range_mut(first_new..));
+        }
     }
 
     fn flushing(&self) -> bool {
