@@ -1,8 +1,10 @@
 //! Where finished observations go: masking, OTLP encoding and HTTP delivery to Langfuse, the
-//! console printer, and the exporter thread that drives them.
+//! console printer, and the exporter thread that drives them; and the project id that trace
+//! URLs need, fetched by that thread.
 
 pub(crate) mod console;
 pub(crate) mod mask;
 pub(crate) mod otlp;
+pub(crate) mod project;
 pub(crate) mod transport;
 pub(crate) mod worker;

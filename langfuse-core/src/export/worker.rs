@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use super::console::ConsoleExporter;
 use super::mask::Masker;
 use super::otlp::{EncoderSettings, OtlpEncoder};
+use super::project::Fetcher;
 use super::transport::{Delivery, ExportOutcome, HttpTransport, TransportSettings};
 use crate::clock::Anchor;
 use crate::collector::{self, BatchFate};
@@ -72,10 +73,12 @@ pub(crate) fn is_exporter_thread() -> bool {
     IS_EXPORTER.with(Cell::get)
 }
 
-/// Starts the exporter thread and waits until its runtime and HTTP client are ready.
+/// Starts the exporter thread and waits until its runtime and HTTP client are ready. The
+/// project fetcher, if any, runs beside the worker on the same runtime.
 pub(crate) fn spawn(
     config: Config,
     commands: mpsc::UnboundedReceiver<Command>,
+    project: Option<Fetcher>,
 ) -> Result<JoinHandle<()>, String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
     let handle = std::thread::Builder::new()
@@ -100,6 +103,9 @@ pub(crate) fn spawn(
                     return;
                 }
             };
+            if let (Some(project), Sink::Otlp { transport, .. }) = (project, &sink) {
+                runtime.spawn(project.run(Arc::clone(transport)));
+            }
             let _ = ready_tx.send(Ok(()));
             runtime.block_on(Worker::new(&config, sink).run(commands));
         })
