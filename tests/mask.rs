@@ -3,7 +3,9 @@
 
 mod support;
 
-use langfuse::ObservationType;
+use std::process::Command;
+
+use langfuse::{ExporterKind, Langfuse, ObservationType};
 use serde_json::{Value, json};
 use support::Receiver;
 use support::setup::{self, Tree, WAIT};
@@ -164,4 +166,41 @@ fn a_panicking_mask_replaces_the_field_and_keeps_the_observation() {
     let stats = langfuse.stats();
     assert_eq!(stats.exported, 1);
     assert_eq!(stats.queue_depth, 0);
+}
+
+/// Set in the child process of the console test.
+const CONSOLE_CHILD: &str = "LANGFUSE_TEST_MASK_CONSOLE_CHILD";
+
+#[test]
+fn the_console_exporter_prints_masked_values() {
+    if std::env::var_os(CONSOLE_CHILD).is_some() {
+        // The child: print a trace to stderr, which the parent reads.
+        let langfuse = Langfuse::builder()
+            .ignore_environment()
+            .exporter(ExporterKind::Console)
+            .mask(redact)
+            .init()
+            .unwrap();
+        record_a_trace_full_of_secrets();
+        assert!(langfuse.shutdown(WAIT).is_complete());
+        return;
+    }
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_console_exporter_prints_masked_values",
+            "--nocapture",
+        ])
+        .env(CONSOLE_CHILD, "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed: {stderr}");
+    assert!(
+        stderr.contains("handle") && stderr.contains("llm"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[redacted]"), "{stderr}");
+    assert!(!stderr.contains(SECRET), "the secret was printed: {stderr}");
 }
