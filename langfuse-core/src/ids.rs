@@ -12,6 +12,9 @@ use crate::observation::TraceId;
 /// anywhere, for example to attach a score later or to link to the trace
 /// ([`Langfuse::trace_url`](crate::Langfuse::trace_url)).
 ///
+/// An empty seed counts as no seed, as in those SDKs, so that requests missing their key do
+/// not all land in one trace.
+///
 /// Random ids come from a fast thread-local generator seeded by the OS, like the ids of new
 /// traces, and are never zero.
 ///
@@ -39,8 +42,8 @@ use crate::observation::TraceId;
 /// ```
 pub fn create_trace_id(seed: Option<&str>) -> TraceId {
     match seed {
-        Some(seed) => seeded(seed),
-        None => random(),
+        Some(seed) if !seed.is_empty() => seeded(seed),
+        _ => random(),
     }
 }
 
@@ -72,7 +75,6 @@ mod tests {
         // which is what langfuse-python's `Langfuse.create_trace_id(seed=seed)` returns.
         let vectors = [
             ("my-seed", "e47b450a58ba3f9ba4a36ec20b7f7c18"),
-            ("", "e3b0c44298fc1c149afbf4c8996fb924"),
             ("order-4711", "173d0ddbff034193face7ce60d3f58b4"),
             ("héllo 🦀", "a0b678a5713fed2dee7c25ac8488f61b"),
         ];
@@ -89,6 +91,15 @@ mod tests {
     fn seeded_ids_are_stable_and_distinct() {
         assert_eq!(create_trace_id(Some("a")), create_trace_id(Some("a")));
         assert_ne!(create_trace_id(Some("a")), create_trace_id(Some("b")));
+    }
+
+    #[test]
+    fn an_empty_seed_is_no_seed() {
+        // Python's `if not seed:` and JS's `if (seed)` both fall back to a random id; the
+        // SHA-256 of "" would start e3b0c44298fc1c149afbf4c8996fb924.
+        let empty = create_trace_id(Some(""));
+        assert_ne!(empty.to_string(), "e3b0c44298fc1c149afbf4c8996fb924");
+        assert_ne!(empty, create_trace_id(Some("")));
     }
 
     #[test]
