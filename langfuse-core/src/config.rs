@@ -1412,7 +1412,8 @@ impl ConfigBuilder {
     /// If the function panics, or returns a value that cannot be serialized, that field is
     /// replaced by `"<fully masked due to failed mask function>"`, as in the Python SDK, and a
     /// warning is logged at most every 10 seconds; the observation is still exported. The panic
-    /// itself still goes through the process' panic hook, which prints it by default.
+    /// itself still goes through the process' panic hook, which prints it by default, and
+    /// under `panic = "abort"` it ends the process like any other panic.
     ///
     /// ```
     /// use langfuse_core::Config;
