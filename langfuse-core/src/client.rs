@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{Config, ConfigBuilder, ConfigError, DisabledReason};
+use crate::export::project::ProjectLink;
 use crate::export::worker::{self, Command, Reply};
 use crate::state::{self, State};
 use crate::stats::{FlushReport, Stats};
@@ -85,6 +86,7 @@ pub struct Langfuse {
 
 struct Inner {
     config: Config,
+    project: Arc<ProjectLink>,
     commands: mpsc::UnboundedSender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
     shut_down: AtomicBool,
@@ -101,6 +103,11 @@ impl fmt::Debug for Langfuse {
             None => f.write_str("Langfuse(disabled)"),
         }
     }
+}
+
+/// The process-wide client if one was started, without starting one.
+pub(crate) fn existing_client() -> Option<&'static Langfuse> {
+    CLIENT.get()
 }
 
 /// Starts the client from the `LANGFUSE_*` environment variables.
@@ -209,11 +216,13 @@ fn start(config: Config) -> Result<Langfuse, Error> {
     settings::apply(&config);
     install_panic_hook();
     let (commands, receiver) = mpsc::unbounded_channel();
-    let thread = worker::spawn(config.clone(), receiver).map_err(Error::Exporter)?;
+    let (project, fetcher) = ProjectLink::new(&config);
+    let thread = worker::spawn(config.clone(), receiver, fetcher).map_err(Error::Exporter)?;
     state::set(State::Enabled);
     Ok(Langfuse {
         inner: Some(Arc::new(Inner {
             config,
+            project,
             commands,
             thread: Mutex::new(Some(thread)),
             shut_down: AtomicBool::new(false),
@@ -443,6 +452,11 @@ impl Langfuse {
         };
         self.finish_shutdown(inner, deadline);
         report
+    }
+
+    /// Where trace URLs come from; `None` for a disabled client.
+    pub(crate) fn project(&self) -> Option<&ProjectLink> {
+        self.inner.as_deref().map(|i| &*i.project)
     }
 
     fn live(&self) -> Option<&Inner> {

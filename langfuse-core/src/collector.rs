@@ -364,6 +364,20 @@ impl Collector {
         pending.len() - before
     }
 
+    /// Accounts for records the exporter rewrote (masking) while holding them: they held
+    /// `before` captured bytes when they were reserved and will release `after` when they
+    /// settle.
+    pub(crate) fn resize_held_bytes(&self, before: usize, after: usize) {
+        // The exporter holds at least `before` of the total, so shrinking cannot underflow.
+        if after > before {
+            self.queued_bytes
+                .fetch_add(after - before, Ordering::AcqRel);
+        } else if before > after {
+            self.queued_bytes
+                .fetch_sub(before - after, Ordering::AcqRel);
+        }
+    }
+
     /// Accounts for `count` observations (holding `bytes` captured bytes) leaving the queue.
     pub(crate) fn settle(&self, fate: BatchFate, count: usize, bytes: usize) {
         self.release(count, bytes);

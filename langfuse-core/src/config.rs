@@ -94,6 +94,8 @@ use percent_encoding::percent_decode_str;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::export::mask::Mask;
+
 /// Names of the environment variables the SDK reads, one constant per variable.
 ///
 /// ```
@@ -390,6 +392,7 @@ pub struct Config {
     pub(crate) otlp_headers: HeaderMap,
     pub(crate) additional_headers: HeaderMap,
     pub(crate) service_name: String,
+    pub(crate) mask: Option<Mask>,
     // Derived at build time so that using them can never fail.
     pub(crate) traces_url: Url,
     pub(crate) scores_url: Url,
@@ -851,6 +854,11 @@ impl Config {
     pub fn is_insecure_remote(&self) -> bool {
         self.insecure_remote
     }
+
+    /// The mask function, if one was given ([`ConfigBuilder::mask`]).
+    pub(crate) fn mask(&self) -> Option<&Mask> {
+        self.mask.as_ref()
+    }
 }
 
 impl fmt::Debug for Config {
@@ -888,6 +896,7 @@ impl fmt::Debug for Config {
                 &RedactedHeaders(&self.additional_headers),
             )
             .field("service_name", &self.service_name)
+            .field("mask", &self.mask)
             .field("traces_url", &self.traces_url.as_str())
             .field("scores_url", &self.scores_url.as_str())
             .finish()
@@ -966,6 +975,7 @@ pub struct ConfigBuilder {
     otlp_headers: Vec<(String, Secret)>,
     additional_headers: Vec<(String, Secret)>,
     service_name: Option<String>,
+    mask: Option<Mask>,
 }
 
 impl ConfigBuilder {
@@ -1383,6 +1393,60 @@ impl ConfigBuilder {
         self
     }
 
+    /// A function that rewrites sensitive data before it leaves the process: the Python SDK's
+    /// `mask`. No environment variable sets it.
+    ///
+    /// It receives, one at a time, the input, the output and the metadata of every observation,
+    /// and the input, output and metadata of every trace, each as a [`serde_json::Value`] (a
+    /// plain string, or a capture cut at `LANGFUSE_CAPTURE_MAX_BYTES`, arrives as
+    /// [`Value::String`](serde_json::Value::String)), and returns what is sent instead. It
+    /// applies to the OTLP and console exporters alike. Names, status messages, user and
+    /// session ids, tags, model parameters, usage and cost are not masked.
+    ///
+    /// Cost: it runs on the exporter thread, never on the thread that recorded the
+    /// observation, once per present field (trace fields once per batch, not once per
+    /// observation), and each call parses the field into a `Value` and serializes the result.
+    /// A slow mask therefore slows exporting, not requests; nothing is captured, and nothing
+    /// masked, for traces that are sampled out.
+    ///
+    /// If the function panics, or returns a value that cannot be serialized, that field is
+    /// replaced by `"<fully masked due to failed mask function>"`, as in the Python SDK, and a
+    /// warning is logged at most every 10 seconds; the observation is still exported. The panic
+    /// itself still goes through the process' panic hook, which prints it by default, and
+    /// under `panic = "abort"` it ends the process like any other panic.
+    ///
+    /// ```
+    /// use langfuse_core::Config;
+    /// use serde_json::Value;
+    ///
+    /// /// Hides every value under a "password" or "api_key" key, at any depth.
+    /// fn redact(value: Value) -> Value {
+    ///     match value {
+    ///         Value::Object(map) => Value::Object(
+    ///             map.into_iter()
+    ///                 .map(|(key, value)| match key.as_str() {
+    ///                     "password" | "api_key" => (key, Value::from("***")),
+    ///                     _ => (key, redact(value)),
+    ///                 })
+    ///                 .collect(),
+    ///         ),
+    ///         Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
+    ///         other => other,
+    ///     }
+    /// }
+    ///
+    /// let config = Config::builder().ignore_environment().mask(redact).build()?;
+    /// assert!(format!("{config:?}").contains("mask: Some(<mask fn>)"));
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn mask<F>(mut self, mask: F) -> Self
+    where
+        F: Fn(serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+    {
+        self.mask = Some(Mask::new(mask));
+        self
+    }
+
     /// Validates every setting and builds the configuration: builder values first, then the
     /// process environment (unless ignored), then the defaults.
     ///
@@ -1637,6 +1701,7 @@ impl ConfigBuilder {
             otlp_headers,
             additional_headers,
             service_name,
+            mask: self.mask,
             traces_url,
             scores_url,
             insecure_remote,

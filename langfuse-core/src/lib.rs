@@ -23,7 +23,9 @@ mod collector;
 pub mod config;
 mod context;
 mod export;
+mod ids;
 mod instrument;
+mod links;
 mod manual;
 mod observation;
 mod sampling;
@@ -38,6 +40,8 @@ mod update;
 
 pub use client::{Error, Langfuse, LangfuseGuard, get_client, init};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
+pub use ids::create_trace_id;
+pub use links::{current_trace_url, trace_url};
 pub use manual::{
     EnteredObservation, Observation, ObservationBuilder, create_event, start_observation,
 };

@@ -1,5 +1,5 @@
-//! Shared harness for end-to-end tests: a loopback server that speaks Langfuse's OTLP and
-//! scores endpoints, records every request, and decodes bodies with the independent
+//! Shared harness for end-to-end tests: a loopback server that speaks Langfuse's OTLP, scores
+//! and projects endpoints, records every request, and decodes bodies with the independent
 //! `opentelemetry-proto` types (never with the SDK's own encoder).
 //!
 //! The server runs on its own thread and tokio runtime, so tests of any flavour (plain
@@ -36,6 +36,27 @@ pub mod setup;
 pub const TRACES_PATH: &str = "/api/public/otel/v1/traces";
 /// Path of the scores endpoint.
 pub const SCORES_PATH: &str = "/api/public/scores";
+/// Path of the endpoint listing the API key's projects (`GET`), which trace URLs need.
+pub const PROJECTS_PATH: &str = "/api/public/projects";
+/// The project id the receiver reports unless told otherwise.
+pub const DEFAULT_PROJECT_ID: &str = "test-project";
+
+/// A `GET /api/public/projects` answer listing projects with these ids, in the shape of the
+/// OpenAPI `Projects` schema.
+pub fn projects_body(ids: &[&str]) -> String {
+    let data: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| {
+            serde_json::json!({
+                "id": id,
+                "name": format!("project {id}"),
+                "organization": { "id": "test-org", "name": "Test org" },
+                "metadata": {},
+            })
+        })
+        .collect();
+    serde_json::json!({ "data": data }).to_string()
+}
 
 /// What the receiver answers to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +311,13 @@ struct Shared {
     arrived: Condvar,
     script: Mutex<VecDeque<Reply>>,
     responder: Mutex<Option<Responder>>,
+    /// Replies to `GET` [`PROJECTS_PATH`], used in order before `projects_reply`. Kept apart
+    /// from `script`, so that the SDK's background project lookup never takes a reply meant
+    /// for an export.
+    projects_script: Mutex<VecDeque<Reply>>,
+    /// The reply to `GET` [`PROJECTS_PATH`] once its script is used up; `None`: one project,
+    /// [`DEFAULT_PROJECT_ID`].
+    projects_reply: Mutex<Option<Reply>>,
 }
 
 /// A loopback Langfuse endpoint. Dropping it stops the server.
@@ -352,19 +380,43 @@ impl Receiver {
         self.addr
     }
 
-    /// Queues replies, used in order by the next requests (any path) before the responder
-    /// and the defaults.
+    /// Queues replies, used in order by the next requests (any path but the project lookup,
+    /// see [`Receiver::enqueue_projects`]) before the responder and the defaults.
     pub fn enqueue(&self, replies: impl IntoIterator<Item = Reply>) {
         lock(&self.shared.script).extend(replies);
     }
 
-    /// Decides replies for requests the queue does not cover; `None` means the default (200
-    /// `{}` for a well-formed body, 400 for a malformed one, 404 for an unknown path).
+    /// Decides replies for requests the queue does not cover (project lookups aside); `None`
+    /// means the default (200 `{}` for a well-formed body, 400 for a malformed one, 404 for an
+    /// unknown path).
     pub fn respond_with(
         &self,
         responder: impl Fn(&RecordedRequest) -> Option<Reply> + Send + Sync + 'static,
     ) {
         *lock(&self.shared.responder) = Some(Box::new(responder));
+    }
+
+    /// Answers every later `GET` [`PROJECTS_PATH`] with 200 and `body` (for example from
+    /// [`projects_body`]). Project lookups never use the replies of [`Receiver::enqueue`] or
+    /// [`Receiver::respond_with`].
+    pub fn set_projects_body(&self, body: &str) {
+        self.set_projects_reply(Reply::ok().with_body(body));
+    }
+
+    /// Answers every later `GET` [`PROJECTS_PATH`] with `reply`, once the replies queued by
+    /// [`Receiver::enqueue_projects`] are used up.
+    pub fn set_projects_reply(&self, reply: Reply) {
+        *lock(&self.shared.projects_reply) = Some(reply);
+    }
+
+    /// Queues replies for the next `GET` [`PROJECTS_PATH`] requests, in order.
+    pub fn enqueue_projects(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.shared.projects_script).extend(replies);
+    }
+
+    /// `GET` [`PROJECTS_PATH`] requests so far.
+    pub fn project_requests(&self) -> Vec<RecordedRequest> {
+        self.requests_to(PROJECTS_PATH)
     }
 
     /// Every request so far, in arrival order.
@@ -581,10 +633,17 @@ async fn handle(
         received_at,
     };
     let default = decode_and_default_reply(&mut recorded);
-    let scripted = lock(&shared.script).pop_front();
-    let reply = scripted
-        .or_else(|| lock(&shared.responder).as_ref().and_then(|f| f(&recorded)))
-        .unwrap_or(default);
+    let reply = if recorded.method == "GET" && recorded.path == PROJECTS_PATH {
+        let scripted = lock(&shared.projects_script).pop_front();
+        scripted
+            .or_else(|| lock(&shared.projects_reply).clone())
+            .unwrap_or(default)
+    } else {
+        let scripted = lock(&shared.script).pop_front();
+        scripted
+            .or_else(|| lock(&shared.responder).as_ref().and_then(|f| f(&recorded)))
+            .unwrap_or(default)
+    };
     recorded.reply = reply.clone();
     lock(&shared.log).push(recorded);
     shared.arrived.notify_all();
@@ -656,6 +715,9 @@ fn decode_and_default_reply(recorded: &mut RecordedRequest) -> Reply {
                     reply
                 }
             }
+        }
+        PROJECTS_PATH if recorded.method == "GET" => {
+            Reply::ok().with_body(&projects_body(&[DEFAULT_PROJECT_ID]))
         }
         _ => Reply::status(404).with_body(r#"{"message":"not found"}"#),
     }

@@ -1,8 +1,11 @@
-//! Where finished observations and scores go: OTLP encoding and HTTP delivery to Langfuse,
-//! the scores endpoint, the console printer, and the exporter thread that drives them.
+//! Where finished observations and scores go: masking, OTLP encoding and HTTP delivery to
+//! Langfuse, the scores endpoint, the console printer, and the exporter thread that drives
+//! them; and the project id that trace URLs need, fetched by that thread.
 
 pub(crate) mod console;
+pub(crate) mod mask;
 pub(crate) mod otlp;
+pub(crate) mod project;
 pub(crate) mod scores;
 pub(crate) mod transport;
 pub(crate) mod worker;

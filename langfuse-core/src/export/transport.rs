@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use prost::bytes::Bytes;
 use reqwest::header::{
-    AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName,
+    ACCEPT, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName,
     HeaderValue, RETRY_AFTER, USER_AGENT,
 };
 use reqwest::{StatusCode, Url};
@@ -462,6 +462,72 @@ impl HttpTransport {
     }
 }
 
+/// Why [`HttpTransport::get`] got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GetFailure {
+    /// The response's status, if there was a response.
+    pub(crate) status: Option<u16>,
+    /// What went wrong.
+    pub(crate) reason: String,
+}
+
+impl fmt::Display for GetFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl HttpTransport {
+    /// One GET to `url` with the headers every request carries (Basic auth included), for a
+    /// small JSON answer. Not retried: the caller decides when to try again. A body larger than
+    /// `max_bytes` is refused rather than read.
+    pub(crate) async fn get(&self, url: &Url, max_bytes: usize) -> Result<Vec<u8>, GetFailure> {
+        let failure = |status: Option<u16>, reason: String| GetFailure { status, reason };
+        let response = self
+            .client
+            .get(url.clone())
+            .header(ACCEPT, HeaderValue::from_static(JSON))
+            .send()
+            .await
+            .map_err(|e| failure(None, describe(e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let message = read_message(response).await;
+            let reason = if message.is_empty() {
+                format!("server answered {status}")
+            } else {
+                format!("server answered {status}: {message}")
+            };
+            return Err(failure(Some(status.as_u16()), reason));
+        }
+        let too_large = || {
+            failure(
+                Some(status.as_u16()),
+                format!("the response is larger than {max_bytes} bytes"),
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > max_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| failure(Some(status.as_u16()), describe(e)))?
+        {
+            if body.len() + chunk.len() > max_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
 /// How one request ended.
 enum Attempt {
     Delivered,
@@ -657,7 +723,7 @@ mod tests {
                 seen: Arc::default(),
             };
             let app = Router::new()
-                .route(PATH, post(Self::handle))
+                .route(PATH, post(Self::handle).get(Self::handle))
                 .with_state(server.clone());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -1106,5 +1172,61 @@ mod tests {
         let error = HttpTransport::new(bad).unwrap_err();
         assert!(matches!(error, TransportError::InvalidPublicKey));
         assert!(!error.to_string().contains("sk-lf-secret"));
+    }
+
+    #[tokio::test]
+    async fn get_sends_the_sdk_headers_and_returns_the_body() {
+        let body = r#"{"data":[{"id":"p-1"}]}"#;
+        let (url, server) = Server::start([], Reply::ok().body(body)).await;
+        let transport = HttpTransport::new(settings(url.clone())).unwrap();
+        assert_eq!(transport.get(&url, 1024).await.unwrap(), body.as_bytes());
+
+        let seen = server.seen.lock();
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode("pk-lf-test:sk-lf-secret");
+        assert_eq!(
+            header(&seen[0].headers, "authorization"),
+            Some(format!("Basic {credentials}").as_str())
+        );
+        assert_eq!(header(&seen[0].headers, "accept"), Some(JSON));
+        assert_eq!(
+            header(&seen[0].headers, "x-langfuse-sdk-name"),
+            Some("rust")
+        );
+    }
+
+    #[tokio::test]
+    async fn get_reports_errors_without_retrying() {
+        let (url, server) = Server::start(
+            [Reply::status(401).body(r#"{"message":"Invalid credentials"}"#)],
+            Reply::status(503),
+        )
+        .await;
+        let transport = HttpTransport::new(settings(url.clone())).unwrap();
+        let failure = transport.get(&url, 1024).await.unwrap_err();
+        assert_eq!(failure.status, Some(401));
+        assert!(failure.reason.contains("Invalid credentials"), "{failure}");
+        let failure = transport.get(&url, 1024).await.unwrap_err();
+        assert_eq!(failure.status, Some(503));
+        assert_eq!(server.count(), 2, "one request per call");
+
+        let refused = HttpTransport::new(settings("http://127.0.0.1:1/".parse().unwrap())).unwrap();
+        let failure = refused
+            .get(&"http://127.0.0.1:1/".parse().unwrap(), 1024)
+            .await
+            .unwrap_err();
+        assert_eq!(failure.status, None);
+    }
+
+    #[tokio::test]
+    async fn get_refuses_oversized_bodies() {
+        let (url, _server) = Server::start([], Reply::ok().body("x".repeat(2000))).await;
+        let transport = HttpTransport::new(settings(url.clone())).unwrap();
+        let failure = transport.get(&url, 1000).await.unwrap_err();
+        assert!(
+            failure.reason.contains("larger than 1000 bytes"),
+            "{failure}"
+        );
+        assert_eq!(transport.get(&url, 2000).await.unwrap().len(), 2000);
     }
 }

@@ -18,7 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::console::ConsoleExporter;
+use super::mask::Masker;
 use super::otlp::{EncoderSettings, OtlpEncoder};
+use super::project::Fetcher;
 use super::scores::{ScoreExporter, ScoreMark};
 use super::transport::{Delivery, ExportOutcome, HttpTransport, TransportSettings};
 use crate::clock::Anchor;
@@ -72,10 +74,12 @@ pub(crate) fn is_exporter_thread() -> bool {
     IS_EXPORTER.with(Cell::get)
 }
 
-/// Starts the exporter thread and waits until its runtime and HTTP client are ready.
+/// Starts the exporter thread and waits until its runtime and HTTP client are ready. The
+/// project fetcher, if any, runs beside the worker on the same runtime.
 pub(crate) fn spawn(
     config: Config,
     commands: mpsc::UnboundedReceiver<Command>,
+    project: Option<Fetcher>,
 ) -> Result<JoinHandle<()>, String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
     let handle = std::thread::Builder::new()
@@ -100,6 +104,9 @@ pub(crate) fn spawn(
                     return;
                 }
             };
+            if let (Some(project), Sink::Otlp { transport, .. }) = (project, &sink) {
+                runtime.spawn(project.run(Arc::clone(transport)));
+            }
             let _ = ready_tx.send(Ok(()));
             runtime.block_on(Worker::new(&config, sink).run(commands));
         })
@@ -193,6 +200,9 @@ struct Sent {
 
 struct Worker {
     sink: Sink,
+    /// The user's mask, applied as records arrive; `None` without one, or when records are
+    /// discarded anyway.
+    masker: Option<Masker>,
     pending: VecDeque<Record>,
     /// Sequence number of the next observation moved into `pending`.
     next_seq: u64,
@@ -218,8 +228,13 @@ impl Worker {
             _ => None,
         };
         let scores = ScoreExporter::new(config, span_transport);
+        let masker = match sink {
+            Sink::Discard => None,
+            _ => config.mask().cloned().map(Masker::new),
+        };
         Self {
             sink,
+            masker,
             pending: VecDeque::new(),
             next_seq: 0,
             next_cut: 0,
@@ -329,14 +344,23 @@ impl Worker {
     }
 
     fn drain(&mut self) {
+        let first_new = self.pending.len();
         let moved = collector::global().drain_into(&mut self.pending);
         self.next_seq += moved as u64;
+        // Before any sink sees them: nothing unmasked is encoded, printed or sent.
+        if let Some(masker) = &mut self.masker {
+            masker.mask_drained(self.pending.range_mut(first_new..));
+        }
         self.scores.drain();
     }
 
-    /// Sends pending scores, bounded by the earliest flush or shutdown deadline.
+    /// Sends pending scores. As for spans, only shutdown's deadline ends their delivery; a
+    /// flush's deadline bounds its caller's wait.
     fn dispatch_scores(&mut self) {
-        let deadline = self.next_deadline().map(tokio::time::Instant::from_std);
+        let deadline = self
+            .shutdown
+            .as_ref()
+            .map(|w| tokio::time::Instant::from_std(w.deadline));
         self.scores.dispatch(deadline);
     }
 
