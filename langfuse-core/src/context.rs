@@ -498,11 +498,15 @@ impl Local {
         self.plan(choice).into_frame(descriptor)
     }
 
-    /// Begins an observation under the current frame and makes it current. Returns its depth
+    /// Begins an observation under the chosen parent and makes it current. Returns its depth
     /// and whether it is recorded, packed in one word (see [`FrameSlot`]).
     #[inline]
-    pub(crate) fn begin_current(&mut self, descriptor: &'static Descriptor) -> FrameSlot {
-        let plan = self.plan(ParentChoice::Current);
+    pub(crate) fn begin_pushed(
+        &mut self,
+        descriptor: &'static Descriptor,
+        choice: ParentChoice<'_>,
+    ) -> FrameSlot {
+        let plan = self.plan(choice);
         let recorded = matches!(plan, Plan::Record { .. });
         // Room first, then the frame is built in its slot: building it elsewhere and copying
         // it in costs more than the rest of this function (the copy reads back its small

@@ -13,6 +13,7 @@ use crate::capture::{InputRecorder, JsonSink, STATUS_MAX_BYTES, TextSink};
 use crate::context::{self, Frame, FrameSlot, ParentChoice, with_local};
 use crate::observation::{Descriptor, Level, ObservationId, Payload, Record};
 use crate::stream::{ObservedStream, StreamItem};
+use crate::traceparent::IntoParent;
 use crate::{settings, state};
 
 /// Calls `f`. The expansion runs a synchronous body through this so that `return` and `?`
@@ -129,7 +130,28 @@ impl SyncObservation {
 
     fn begin(descriptor: &'static Descriptor) -> Self {
         Self {
-            slot: with_local(|local| local.begin_current(descriptor)).unwrap_or(FrameSlot::NONE),
+            slot: with_local(|local| local.begin_pushed(descriptor, ParentChoice::Current))
+                .unwrap_or(FrameSlot::NONE),
+            descriptor,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Starts an observation under `parent` (`#[observe(parent = ...)]`), or under the current
+    /// context when `parent` gives none, and makes it current.
+    #[inline]
+    pub fn start_under(descriptor: &'static Descriptor, parent: impl IntoParent) -> Self {
+        if !state::starts_allowed() {
+            return Self::inactive(descriptor);
+        }
+        let parent = parent.into_context().as_parent();
+        let choice = match &parent {
+            Some(parent) => ParentChoice::Given(Some(parent)),
+            None => ParentChoice::Current,
+        };
+        Self {
+            slot: with_local(|local| local.begin_pushed(descriptor, choice))
+                .unwrap_or(FrameSlot::NONE),
             descriptor,
             _not_send: PhantomData,
         }
@@ -263,6 +285,23 @@ impl AsyncObservation {
     pub fn start(descriptor: &'static Descriptor) -> Self {
         let frame = if state::starts_allowed() {
             with_local(|local| local.begin(descriptor, ParentChoice::Current)).flatten()
+        } else {
+            None
+        };
+        Self { frame, descriptor }
+    }
+
+    /// Starts an observation under `parent` (`#[observe(parent = ...)]`), or under the current
+    /// context when `parent` gives none.
+    #[inline]
+    pub fn start_under(descriptor: &'static Descriptor, parent: impl IntoParent) -> Self {
+        let frame = if state::starts_allowed() {
+            let parent = parent.into_context().as_parent();
+            let choice = match &parent {
+                Some(parent) => ParentChoice::Given(Some(parent)),
+                None => ParentChoice::Current,
+            };
+            with_local(|local| local.begin(descriptor, choice)).flatten()
         } else {
             None
         };

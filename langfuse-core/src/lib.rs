@@ -55,7 +55,8 @@ pub use task::{
     EnteredContext, ObservationContext, ObservationExt, WithContext, current_context, spawn,
 };
 pub use traceparent::{
-    TRACEPARENT_HEADER, Traceparent, TraceparentError, continue_trace, current_traceparent,
+    IntoParent, TRACEPARENT_HEADER, Traceparent, TraceparentError, continue_trace,
+    current_traceparent,
 };
 pub use update::{
     AttributesScope, ObservationUpdate, propagate_attributes, update_current_generation,
@@ -94,6 +95,7 @@ pub mod __private {
     };
     pub use crate::observation::{CaptureSetting, Descriptor, ObservationType};
     pub use crate::stream::{ObservedStream, StreamItem};
+    pub use crate::traceparent::IntoParent;
 
     /// Switches for benchmarks that compare states within one process. Not for production:
     /// use the configuration.

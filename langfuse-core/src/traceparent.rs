@@ -205,6 +205,78 @@ pub fn continue_trace<F: Future>(traceparent: &str, future: F) -> WithContext<F>
     }
 }
 
+/// Something that names the parent of an observation: what `#[observe(parent = ...)]`
+/// accepts. A W3C `traceparent` value (as `&str`, `String` or [`Traceparent`]), an
+/// [`ObservationContext`], or an `Option` of those. `None`, or a `traceparent` that does not
+/// parse (logged at debug level), leaves the observation under the current context, so a bad
+/// header never fails a request.
+///
+/// ```
+/// use langfuse_core::IntoParent;
+///
+/// let header: Option<&str> = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+/// assert!(header.into_context().trace_id().is_some());
+/// assert!("not a traceparent".into_context().trace_id().is_none());
+/// ```
+pub trait IntoParent {
+    /// The context to start under; empty when this names no parent.
+    fn into_context(self) -> ObservationContext;
+}
+
+impl IntoParent for &str {
+    fn into_context(self) -> ObservationContext {
+        match self.parse::<Traceparent>() {
+            Ok(traceparent) => traceparent.into(),
+            Err(e) => {
+                tracing::debug!(target: "langfuse", "ignoring traceparent {self:?}: {e}");
+                ObservationContext::default()
+            }
+        }
+    }
+}
+
+impl IntoParent for &String {
+    fn into_context(self) -> ObservationContext {
+        self.as_str().into_context()
+    }
+}
+
+impl IntoParent for String {
+    fn into_context(self) -> ObservationContext {
+        self.as_str().into_context()
+    }
+}
+
+impl IntoParent for Traceparent {
+    fn into_context(self) -> ObservationContext {
+        self.into()
+    }
+}
+
+impl IntoParent for &Traceparent {
+    fn into_context(self) -> ObservationContext {
+        (*self).into()
+    }
+}
+
+impl IntoParent for &ObservationContext {
+    fn into_context(self) -> ObservationContext {
+        self.clone()
+    }
+}
+
+impl IntoParent for ObservationContext {
+    fn into_context(self) -> ObservationContext {
+        self
+    }
+}
+
+impl<T: IntoParent> IntoParent for Option<T> {
+    fn into_context(self) -> ObservationContext {
+        self.map(IntoParent::into_context).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
