@@ -316,7 +316,6 @@ impl<'a> Observation<'a> {
                 };
                 self.wrap_future(
                     quote! {
-                        #[allow(clippy::empty_loop)]
                         let __langfuse_declared_return = || -> #ty { loop {} };
                     },
                     quote! {
