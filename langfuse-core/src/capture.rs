@@ -45,6 +45,11 @@ impl JsonSink {
         }
     }
 
+    /// Appends text as is (JSON punctuation around values), within the budget.
+    pub(crate) fn raw(&mut self, s: &str) {
+        self.push_str(s);
+    }
+
     fn push_str(&mut self, s: &str) {
         // Infallible once truncated: the write just stops.
         let _ = io::Write::write_all(self, s.as_bytes());
@@ -386,7 +391,6 @@ impl<T: ?Sized> DescribeViaTypeName for Wrap<'_, T> {
 }
 
 /// Serializes any `Serialize` value within `limit` bytes (used by the update API).
-#[allow(dead_code, reason = "the update_current_* API lands next")]
 pub(crate) fn serialize_bounded<T: serde::Serialize + ?Sized>(value: &T, limit: usize) -> Payload {
     let mut sink = JsonSink::new(limit);
     write_serialize(value, &mut sink);

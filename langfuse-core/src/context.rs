@@ -36,7 +36,10 @@ pub(crate) struct OpenObservation {
 
 impl OpenObservation {
     /// The record it leaves when it ends at `end`.
-    pub(crate) fn finish(self, end: Timestamp) -> Record {
+    pub(crate) fn finish(mut self, end: Timestamp) -> Record {
+        if let Some(own) = self.data.as_mut().and_then(|d| d.own_trace.take()) {
+            self.trace = Some(own);
+        }
         Record {
             trace_id: self.trace_id,
             id: self.id,
@@ -67,7 +70,21 @@ impl OpenObservation {
         }
     }
 
-    fn as_parent(&self) -> ParentContext {
+    /// Adds propagated attributes to this observation only (not to its later children).
+    pub(crate) fn propagate(&mut self, attributes: &TraceAttributes) {
+        let base = self
+            .data
+            .as_ref()
+            .and_then(|d| d.own_trace.clone())
+            .or_else(|| self.trace.clone());
+        let merged = match base {
+            Some(base) => base.merged_with(attributes),
+            None => attributes.clone(),
+        };
+        self.data_mut().own_trace = Some(Arc::new(merged));
+    }
+
+    pub(crate) fn as_parent(&self) -> ParentContext {
         ParentContext {
             trace_id: self.trace_id,
             id: self.id,
@@ -98,19 +115,31 @@ pub(crate) enum Frame {
     Observation(OpenObservation),
     /// A parent living elsewhere, or a sampled-out trace.
     Parent(ParentContext),
+    /// A `propagate_attributes` scope: observations started inside carry its attributes.
+    Scope(Scope),
+}
+
+/// Attributes propagated to the observations started inside a scope.
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    /// What children see below the scope; `None` outside any trace (they start new ones).
+    pub(crate) below: Option<ParentContext>,
+    /// The enclosing attributes merged with the scope's own.
+    pub(crate) trace: Option<Arc<TraceAttributes>>,
 }
 
 impl Frame {
     #[inline]
-    fn key(&self) -> ParentKey {
+    pub(crate) fn key(&self) -> Option<ParentKey> {
         match self {
-            Frame::Observation(o) => ParentKey {
+            Frame::Observation(o) => Some(ParentKey {
                 trace_id: o.trace_id,
                 id: o.id,
                 sampled: true,
                 remote: false,
-            },
-            Frame::Parent(p) => p.key(),
+            }),
+            Frame::Parent(p) => Some(p.key()),
+            Frame::Scope(s) => s.below.as_ref().map(ParentContext::key),
         }
     }
 
@@ -119,25 +148,53 @@ impl Frame {
         match self {
             Frame::Observation(o) => &o.trace,
             Frame::Parent(p) => &p.trace,
+            Frame::Scope(s) => &s.trace,
         }
     }
 
-    /// The parent context a spawned task or an outgoing request carries.
-    pub(crate) fn to_parent_context(&self) -> ParentContext {
+    fn trace_mut(&mut self) -> &mut Option<Arc<TraceAttributes>> {
         match self {
-            Frame::Observation(o) => o.as_parent(),
-            Frame::Parent(p) => p.clone(),
+            Frame::Observation(o) => &mut o.trace,
+            Frame::Parent(p) => &mut p.trace,
+            Frame::Scope(s) => &mut s.trace,
+        }
+    }
+
+    /// The trace this frame belongs to, if any.
+    fn trace_id(&self) -> Option<TraceId> {
+        self.key().map(|k| k.trace_id)
+    }
+
+    /// What a spawned task or another thread needs to continue from this frame: the same
+    /// frame, with an observation replaced by a reference to it.
+    pub(crate) fn snapshot(&self) -> Frame {
+        match self {
+            Frame::Observation(o) => Frame::Parent(o.as_parent()),
+            Frame::Parent(p) => Frame::Parent(p.clone()),
+            Frame::Scope(s) => Frame::Scope(s.clone()),
+        }
+    }
+
+    /// The parent that observations started here would have.
+    pub(crate) fn as_parent(&self) -> Option<ParentContext> {
+        match self {
+            Frame::Observation(o) => Some(o.as_parent()),
+            Frame::Parent(p) => Some(p.clone()),
+            Frame::Scope(s) => s.below.as_ref().map(|below| ParentContext {
+                trace: s.trace.clone(),
+                ..below.clone()
+            }),
         }
     }
 }
 
 /// The copyable part of a parent: all a child needs to decide how to begin.
-#[derive(Clone, Copy)]
-struct ParentKey {
-    trace_id: TraceId,
-    id: ObservationId,
-    sampled: bool,
-    remote: bool,
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParentKey {
+    pub(crate) trace_id: TraceId,
+    pub(crate) id: ObservationId,
+    pub(crate) sampled: bool,
+    pub(crate) remote: bool,
 }
 
 impl ParentContext {
@@ -150,6 +207,15 @@ impl ParentContext {
             remote: self.remote,
         }
     }
+}
+
+/// Where a new observation attaches.
+#[derive(Clone, Copy)]
+pub(crate) enum ParentChoice<'a> {
+    /// Under the current frame (a new trace if there is none).
+    Current,
+    /// Under this parent, or a new trace for `None`, whatever is current.
+    Given(Option<&'a ParentContext>),
 }
 
 /// How an observation began.
@@ -230,18 +296,18 @@ impl Local {
     /// Begins an observation under the current frame, or a new trace if there is none.
     #[inline]
     pub(crate) fn begin(&mut self, descriptor: &'static Descriptor) -> Begin {
-        self.begin_under(descriptor, None)
+        self.begin_under(descriptor, ParentChoice::Current)
     }
 
-    /// Begins an observation under `explicit`, or under the current frame when `None`.
+    /// Begins an observation under the chosen parent.
     pub(crate) fn begin_under(
         &mut self,
         descriptor: &'static Descriptor,
-        explicit: Option<&ParentContext>,
+        choice: ParentChoice<'_>,
     ) -> Begin {
-        let parent = match explicit {
-            Some(p) => Some(p.key()),
-            None => self.stack.last().map(Frame::key),
+        let parent = match choice {
+            ParentChoice::Current => self.stack.last().and_then(Frame::key),
+            ParentChoice::Given(p) => p.map(ParentContext::key),
         };
         let (trace_id, parent_id, flags) = match parent {
             Some(p) if !p.sampled => {
@@ -270,9 +336,9 @@ impl Local {
             }
         };
         // Only inherited when there is something to inherit: a plain trace clones nothing.
-        let trace = match explicit {
-            Some(p) => p.trace.clone(),
-            None => self.stack.last().and_then(|f| f.trace().clone()),
+        let trace = match choice {
+            ParentChoice::Current => self.stack.last().and_then(|f| f.trace().clone()),
+            ParentChoice::Given(p) => p.and_then(|p| p.trace.clone()),
         };
         let id = self.new_span_id();
         self.buffer().count_started();
@@ -328,13 +394,61 @@ impl Local {
     }
 
     /// The innermost observation this thread is running in the current context, if it is
-    /// recorded. A parent that lives elsewhere ends the search: its observation belongs to
-    /// another task or service.
+    /// recorded. Attribute scopes are looked through; a parent that lives elsewhere ends the
+    /// search (its observation belongs to another task or service).
     pub(crate) fn current_observation(&mut self) -> Option<&mut OpenObservation> {
-        match self.stack.last_mut()? {
-            Frame::Observation(o) => Some(o),
-            Frame::Parent(_) => None,
+        for frame in self.stack.iter_mut().rev() {
+            match frame {
+                Frame::Observation(o) => return Some(o),
+                Frame::Parent(_) => return None,
+                Frame::Scope(_) => {}
+            }
         }
+        None
+    }
+
+    /// Whether new observations here would be recorded: recording is on and the current trace,
+    /// if any, is sampled in.
+    pub(crate) fn recording_here(&self) -> bool {
+        self.stack
+            .last()
+            .and_then(Frame::key)
+            .is_none_or(|k| k.sampled)
+    }
+
+    /// The attributes observations started here would carry.
+    pub(crate) fn current_trace_attributes(&self) -> Option<Arc<TraceAttributes>> {
+        self.stack.last().and_then(|f| f.trace().clone())
+    }
+
+    /// The parent observations started here would have.
+    pub(crate) fn current_parent(&self) -> Option<ParentContext> {
+        self.stack.last().and_then(Frame::as_parent)
+    }
+
+    /// Applies `update` to the current trace: to every frame of that trace on this thread's
+    /// stack (the current observation, its ancestors here, the scopes between them), so that
+    /// they and every observation started after carry it.
+    pub(crate) fn update_trace(&mut self, update: &TraceAttributes) -> bool {
+        let Some(trace_id) = self.stack.iter().rev().find_map(Frame::trace_id) else {
+            return false;
+        };
+        for frame in &mut self.stack {
+            if frame.trace_id() == Some(trace_id) {
+                if let Frame::Observation(o) = frame
+                    && let Some(own) = o.data.as_mut().and_then(|d| d.own_trace.as_mut())
+                {
+                    *own = Arc::new(own.merged_with(update));
+                }
+                let slot = frame.trace_mut();
+                let merged = match slot {
+                    Some(existing) => existing.merged_with(update),
+                    None => update.clone(),
+                };
+                *slot = Some(Arc::new(merged));
+            }
+        }
+        true
     }
 
     /// Ends an observation: takes the clock and hands the record to the exporter.
@@ -345,23 +459,81 @@ impl Local {
     }
 }
 
-/// The context a spawned task or an outgoing request should carry, if any.
+/// The parent observations started here would have, if any.
 pub(crate) fn current_parent() -> Option<ParentContext> {
-    with_local(|l| l.top().map(Frame::to_parent_context)).flatten()
+    with_local(|l| l.current_parent()).flatten()
 }
 
-/// Ends `open` from a place that may not have a usable thread-local state (a future dropped
-/// during thread teardown): falls back to the shared queue.
-pub(crate) fn end_anywhere(open: OpenObservation) {
-    let mut open = Some(open);
-    let done = with_local(|l| {
-        if let Some(o) = open.take() {
-            l.end(o);
+/// A copy of the current frame, for a spawned task or another thread.
+pub(crate) fn snapshot() -> Option<Frame> {
+    with_local(|l| l.top().map(Frame::snapshot)).flatten()
+}
+
+/// Hands a finished record to the exporter from anywhere: through this thread's buffer, or
+/// the shared queue where thread-locals are unusable (thread teardown). After shutdown it is
+/// counted as dropped instead.
+pub(crate) fn hand_off(record: Record) {
+    if !crate::state::ends_accepted() {
+        collector::count_dropped_after_shutdown(1);
+        return;
+    }
+    let mut record = Some(record);
+    with_local(|l| {
+        if let Some(r) = record.take() {
+            l.buffer().push(r);
         }
     });
-    if done.is_none()
-        && let Some(o) = open
-    {
-        collector::push_shared(o.finish(clock::now()));
+    if let Some(r) = record {
+        collector::push_shared(r);
+    }
+}
+
+/// Marks an observation failed by a panic, with the panic's message when the hook saw it.
+pub(crate) fn fail_from_panic(local: &Local, observation: &mut OpenObservation) {
+    let message = local.panic_message.clone();
+    observation.fail(Level::Error, || match message {
+        Some(m) => format!("panicked: {m}"),
+        None => "panicked".to_owned(),
+    });
+}
+
+/// Makes the frame in `slot` current on this thread while `f` runs (one poll of a future or
+/// stream that carries its context), then puts it back into `slot`, also when `f` unwinds; an
+/// observation unwound through is marked failed. An empty slot, or unusable thread-locals
+/// (thread teardown), just run `f`.
+#[inline]
+pub(crate) fn with_installed<T>(slot: &mut Option<Frame>, f: impl FnOnce() -> T) -> T {
+    let Some(frame) = slot.take() else {
+        return f();
+    };
+    let mut frame = Some(frame);
+    let Some(depth) = with_local(|local| local.push(frame.take().expect("frame present"))) else {
+        *slot = frame;
+        return f();
+    };
+    let _reinstall = Reinstall { slot, depth };
+    f()
+}
+
+/// Puts an installed frame back into its owner when a poll returns or unwinds.
+struct Reinstall<'a> {
+    slot: &'a mut Option<Frame>,
+    depth: usize,
+}
+
+impl Drop for Reinstall<'_> {
+    fn drop(&mut self) {
+        let depth = self.depth;
+        let slot = &mut *self.slot;
+        with_local(|local| {
+            if let Some(mut frame) = local.pop(depth) {
+                if std::thread::panicking()
+                    && let Frame::Observation(o) = &mut frame
+                {
+                    fail_from_panic(local, o);
+                }
+                *slot = Some(frame);
+            }
+        });
     }
 }

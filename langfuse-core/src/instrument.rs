@@ -12,7 +12,8 @@ use std::task::{Context, Poll};
 use crate::capture::{InputRecorder, JsonSink, STATUS_MAX_BYTES, TextSink};
 use crate::context::{self, Begin, Frame, Local, OpenObservation, with_local};
 use crate::observation::{Descriptor, Level, ObservationId, Payload};
-use crate::{collector, settings, state};
+use crate::stream::{ObservedStream, StreamItem};
+use crate::{clock, collector, settings, state};
 
 /// Calls `f`. The expansion runs a synchronous body through this so that `return` and `?`
 /// inside it stay local, and so the closure is `FnOnce` (it may return borrows of `self`).
@@ -86,15 +87,6 @@ impl Outcome {
             observation.fail(Level::Error, || message);
         }
     }
-}
-
-/// Marks an observation as failed by a panic, with the panic's message when the hook saw it.
-fn fail_from_panic(local: &mut Local, observation: &mut OpenObservation) {
-    let message = local.panic_message.clone();
-    observation.fail(Level::Error, || match message {
-        Some(m) => format!("panicked: {m}"),
-        None => "panicked".to_owned(),
-    });
 }
 
 /// Ends an observation that has left the context stack.
@@ -193,6 +185,26 @@ impl SyncObservation {
     }
 }
 
+impl SyncObservation {
+    /// Moves the observation into the stream the function returns: it stays open until the
+    /// stream ends or is dropped. `record` captures each item (only when recorded).
+    #[inline]
+    pub fn stream<S, R>(self, stream: S, record: R) -> ObservedStream<S, R>
+    where
+        S: futures_core::Stream,
+        R: FnMut(&S::Item, &mut StreamItem<'_>),
+    {
+        let this = ManuallyDrop::new(self);
+        let frame = if this.depth == INACTIVE {
+            None
+        } else {
+            let depth = this.depth;
+            with_local(|local| local.pop(depth)).flatten()
+        };
+        ObservedStream::new(stream, frame, wants_output(this.descriptor), record)
+    }
+}
+
 impl Drop for SyncObservation {
     /// Reached only when `end` was not: the body panicked.
     fn drop(&mut self) {
@@ -204,7 +216,7 @@ impl Drop for SyncObservation {
             if let Some(mut frame) = local.pop(depth) {
                 if let Frame::Observation(o) = &mut frame {
                     if std::thread::panicking() {
-                        fail_from_panic(local, o);
+                        context::fail_from_panic(local, o);
                     } else {
                         o.fail(Level::Warning, || "ended without returning".to_owned());
                     }
@@ -311,29 +323,6 @@ pub struct Observed<F> {
     frame: Option<Frame>,
 }
 
-/// Puts a polled frame back into its future when the poll returns or unwinds.
-struct Reinstall<'a> {
-    slot: &'a mut Option<Frame>,
-    depth: usize,
-}
-
-impl Drop for Reinstall<'_> {
-    fn drop(&mut self) {
-        let depth = self.depth;
-        let slot = &mut *self.slot;
-        with_local(|local| {
-            if let Some(mut frame) = local.pop(depth) {
-                if std::thread::panicking()
-                    && let Frame::Observation(o) = &mut frame
-                {
-                    fail_from_panic(local, o);
-                }
-                *slot = Some(frame);
-            }
-        });
-    }
-}
-
 impl<F: Future> Future for Observed<F> {
     type Output = F::Output;
 
@@ -343,22 +332,7 @@ impl<F: Future> Future for Observed<F> {
         // dropped in place in `Drop`. `frame` is not pinned and is moved freely.
         let this = unsafe { self.get_unchecked_mut() };
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        let Some(frame) = this.frame.take() else {
-            return inner.poll(cx);
-        };
-        let mut frame = Some(frame);
-        let depth = with_local(|local| local.push(frame.take().expect("frame present")));
-        let Some(depth) = depth else {
-            // Thread-locals are gone (thread teardown): poll without context.
-            this.frame = frame;
-            return inner.poll(cx);
-        };
-        let reinstall = Reinstall {
-            slot: &mut this.frame,
-            depth,
-        };
-        let poll = inner.poll(cx);
-        drop(reinstall);
+        let poll = context::with_installed(&mut this.frame, || inner.poll(cx));
         if poll.is_ready()
             && let Some(Frame::Observation(o)) = this.frame.take()
         {
@@ -370,20 +344,12 @@ impl<F: Future> Future for Observed<F> {
 
 impl<F> Drop for Observed<F> {
     fn drop(&mut self) {
-        let Some(frame) = self.frame.take() else {
-            // SAFETY: `inner` is dropped exactly once, here, and never used again.
-            unsafe { ManuallyDrop::drop(&mut self.inner) };
-            return;
-        };
-        let mut frame = Some(frame);
-        let depth = with_local(|local| local.push(frame.take().expect("frame present")));
-        // SAFETY: as above; the frame is current while the inner future's destructors run.
-        unsafe { ManuallyDrop::drop(&mut self.inner) };
-        let frame = match depth {
-            Some(depth) => with_local(|local| local.pop(depth)).flatten(),
-            None => frame,
-        };
-        if let Some(Frame::Observation(mut o)) = frame {
+        let inner = &mut self.inner;
+        // SAFETY: `inner` is dropped exactly once, here, and never used again; the frame is
+        // current while its destructors run, so their work is attributed to it.
+        context::with_installed(&mut self.frame, || unsafe { ManuallyDrop::drop(inner) });
+        if let Some(Frame::Observation(mut o)) = self.frame.take() {
+            // Not completed: dropped before the end, or unwinding through a panic.
             if std::thread::panicking() {
                 o.fail(Level::Error, || "panicked".to_owned());
             } else {
@@ -396,9 +362,5 @@ impl<F> Drop for Observed<F> {
 
 /// Ends an observation that is not on the context stack (its future completed or dropped).
 fn end_detached(observation: OpenObservation) {
-    if state::ends_accepted() {
-        context::end_anywhere(observation);
-    } else {
-        collector::count_dropped_after_shutdown(1);
-    }
+    context::hand_off(observation.finish(clock::now()));
 }

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod attributes;
 mod capture;
 mod client;
 mod clock;
@@ -23,21 +24,36 @@ pub mod config;
 mod context;
 mod export;
 mod instrument;
+mod manual;
 mod observation;
 mod sampling;
 mod settings;
 mod state;
 mod stats;
+mod stream;
 mod task;
+mod traceparent;
+mod update;
 
 pub use client::{Error, Langfuse, LangfuseGuard, get_client, init};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
+pub use manual::{
+    EnteredObservation, Observation, ObservationBuilder, create_event, start_observation,
+};
 pub use observation::{
-    Level, ObservationId, ObservationType, ParseIdError, TraceId, UnknownObservationType,
+    Level, ObservationId, ObservationType, ParseIdError, TraceAttributes, TraceId,
+    UnknownObservationType,
 };
 pub use stats::{FlushReport, Stats};
 pub use task::{
     EnteredContext, ObservationContext, ObservationExt, WithContext, current_context, spawn,
+};
+pub use traceparent::{
+    TRACEPARENT_HEADER, Traceparent, TraceparentError, continue_trace, current_traceparent,
+};
+pub use update::{
+    AttributesScope, ObservationUpdate, propagate_attributes, update_current_generation,
+    update_current_span, update_current_trace,
 };
 
 /// The id of the trace the current observation belongs to, if one is running and recorded.
@@ -71,6 +87,22 @@ pub mod __private {
         AsyncObservation, Observed, Outcome, OutcomeToken, SyncObservation, call_once,
     };
     pub use crate::observation::{CaptureSetting, Descriptor, ObservationType};
+    pub use crate::stream::{ObservedStream, StreamItem};
+
+    /// Switches for benchmarks that compare states within one process. Not for production:
+    /// use the configuration.
+    pub mod bench {
+        /// Turns recording on or off, as a disabled configuration would.
+        pub fn set_recording(on: bool) {
+            use crate::state::{self, State};
+            state::set(if on { State::Enabled } else { State::Disabled });
+        }
+
+        /// Changes the sampling rate of new traces.
+        pub fn set_sample_rate(rate: f64) {
+            crate::sampling::set_rate(rate);
+        }
+    }
 
     /// The traits that pick how a value is captured (see `capture`), glob-imported by the
     /// expansion.

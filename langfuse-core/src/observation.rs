@@ -437,10 +437,6 @@ pub(crate) enum Timestamp {
     /// A reading of [`crate::clock`] taken on the hot path.
     Ticks(u64),
     /// Nanoseconds since the Unix epoch.
-    #[allow(
-        dead_code,
-        reason = "explicit times arrive with start_observation, next"
-    )]
     UnixNanos(u64),
 }
 
@@ -468,6 +464,9 @@ pub(crate) struct ObservationData {
     pub(crate) status_message: Option<String>,
     pub(crate) version: Option<String>,
     pub(crate) generation: Option<Box<GenerationData>>,
+    /// Trace attributes for this observation only, from a `propagate_attributes` scope opened
+    /// inside it: its children outside the scope must not inherit them.
+    pub(crate) own_trace: Option<Arc<TraceAttributes>>,
 }
 
 impl ObservationData {
@@ -483,10 +482,20 @@ impl ObservationData {
     }
 }
 
-/// Trace-level attributes, shared by every observation of a trace (or of a
-/// `propagate_attributes` scope) and sent on each of them, as Langfuse v4 expects.
+/// Trace-level attributes: name, user, session, tags, metadata, visibility, input and output.
+///
+/// Filled through [`update_current_trace`](crate::update_current_trace),
+/// [`propagate_attributes`](crate::propagate_attributes) or
+/// [`ObservationExt::with_trace_attributes`](crate::ObservationExt::with_trace_attributes),
+/// and sent on every observation of the trace started in their scope, as Langfuse v4 expects.
+///
+/// ```
+/// let _scope = langfuse_core::propagate_attributes(|attributes| {
+///     attributes.user_id("user-42").session_id("chat-7").tags(["beta"]);
+/// });
+/// ```
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct TraceAttributes {
+pub struct TraceAttributes {
     pub(crate) name: Option<String>,
     pub(crate) user_id: Option<String>,
     pub(crate) session_id: Option<String>,

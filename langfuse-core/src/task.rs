@@ -9,16 +9,18 @@
 //! - `fut.in_current_observation()` ([`ObservationExt`]) for any executor;
 //! - [`current_context`] and [`ObservationContext::enter`] for threads.
 
+use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::context::{self, Frame, ParentContext, with_local};
-use crate::observation::{ObservationId, TraceId};
+use crate::observation::{ObservationId, TraceAttributes, TraceId};
+use crate::update;
 
-/// The observation that is current where this value was captured, to be installed elsewhere.
-/// Cheap to clone; `Send`, so it can move into a thread or task.
+/// The observation (and trace attributes) current where this value was captured, to be
+/// installed elsewhere. Cheap to clone; `Send`, so it can move into a thread or task.
 ///
 /// ```
 /// let context = langfuse_core::current_context();
@@ -29,9 +31,27 @@ use crate::observation::{ObservationId, TraceId};
 /// .join()
 /// .unwrap();
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct ObservationContext {
-    parent: Option<ParentContext>,
+    /// A copy of the captured frame; never an observation itself, only references to one.
+    frame: Option<Frame>,
+}
+
+impl Clone for ObservationContext {
+    fn clone(&self) -> Self {
+        Self {
+            frame: self.frame.as_ref().map(Frame::snapshot),
+        }
+    }
+}
+
+impl fmt::Debug for ObservationContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObservationContext")
+            .field("trace_id", &self.trace_id())
+            .field("observation_id", &self.observation_id())
+            .finish()
+    }
 }
 
 /// The current context (empty outside any observation).
@@ -42,18 +62,27 @@ pub struct ObservationContext {
 /// ```
 pub fn current_context() -> ObservationContext {
     ObservationContext {
-        parent: context::current_parent(),
+        frame: context::snapshot(),
     }
 }
 
 impl ObservationContext {
+    pub(crate) fn from_frame(frame: Frame) -> Self {
+        Self { frame: Some(frame) }
+    }
+
+    /// The parent observations started in this context would have.
+    pub(crate) fn as_parent(&self) -> Option<ParentContext> {
+        self.frame.as_ref().and_then(Frame::as_parent)
+    }
+
     /// The trace this context belongs to.
     ///
     /// ```
     /// assert_eq!(langfuse_core::ObservationContext::default().trace_id(), None);
     /// ```
     pub fn trace_id(&self) -> Option<TraceId> {
-        self.parent.as_ref().map(|p| p.trace_id)
+        self.frame.as_ref()?.key().map(|k| k.trace_id)
     }
 
     /// The observation children would attach to.
@@ -62,7 +91,7 @@ impl ObservationContext {
     /// assert_eq!(langfuse_core::ObservationContext::default().observation_id(), None);
     /// ```
     pub fn observation_id(&self) -> Option<ObservationId> {
-        self.parent.as_ref().map(|p| p.id)
+        self.frame.as_ref()?.key().map(|k| k.id)
     }
 
     /// Makes this context current on this thread until the guard drops.
@@ -74,9 +103,10 @@ impl ObservationContext {
     /// ```
     pub fn enter(&self) -> EnteredContext {
         let depth = self
-            .parent
-            .clone()
-            .and_then(|p| with_local(|local| local.push(Frame::Parent(p))));
+            .frame
+            .as_ref()
+            .map(Frame::snapshot)
+            .and_then(|frame| with_local(|local| local.push(frame)));
         EnteredContext {
             depth,
             _not_send: PhantomData,
@@ -94,7 +124,7 @@ impl ObservationContext {
     pub fn attach<F: Future>(self, future: F) -> WithContext<F> {
         WithContext {
             inner: future,
-            parent: self.parent,
+            frame: self.frame,
         }
     }
 }
@@ -120,48 +150,17 @@ impl Drop for EnteredContext {
 #[must_use = "futures do nothing unless polled"]
 pub struct WithContext<F> {
     inner: F,
-    parent: Option<ParentContext>,
-}
-
-/// Puts the context back into its future when a poll returns or unwinds.
-struct Restore<'a> {
-    slot: &'a mut Option<ParentContext>,
-    depth: usize,
-}
-
-impl Drop for Restore<'_> {
-    fn drop(&mut self) {
-        let depth = self.depth;
-        let slot = &mut *self.slot;
-        with_local(|local| {
-            if let Some(Frame::Parent(parent)) = local.pop(depth) {
-                *slot = Some(parent);
-            }
-        });
-    }
+    frame: Option<Frame>,
 }
 
 impl<F: Future> Future for WithContext<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `inner` is structurally pinned (never moved out); `parent` is not pinned.
+        // SAFETY: `inner` is structurally pinned (never moved out); `frame` is not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let Some(parent) = this.parent.take() else {
-            return inner.poll(cx);
-        };
-        let mut parent = Some(parent);
-        let depth = with_local(|local| local.push(Frame::Parent(parent.take().expect("present"))));
-        let Some(depth) = depth else {
-            this.parent = parent;
-            return inner.poll(cx);
-        };
-        let _restore = Restore {
-            slot: &mut this.parent,
-            depth,
-        };
-        inner.poll(cx)
+        context::with_installed(&mut this.frame, || inner.poll(cx))
     }
 }
 
@@ -180,6 +179,33 @@ pub trait ObservationExt: Future + Sized {
     /// Captures the current context now and installs it whenever the future is polled.
     fn in_current_observation(self) -> WithContext<Self> {
         current_context().attach(self)
+    }
+
+    /// Propagates trace attributes to every observation started while this future runs
+    /// (and to the current observation), like [`propagate_attributes`](crate::propagate_attributes)
+    /// does for synchronous code.
+    ///
+    /// ```
+    /// use langfuse_core::ObservationExt;
+    ///
+    /// # async fn handle() {}
+    /// # async fn example() {
+    /// handle()
+    ///     .with_trace_attributes(|attributes| {
+    ///         attributes.user_id("user-42").session_id("chat-7");
+    ///     })
+    ///     .await;
+    /// # }
+    /// ```
+    fn with_trace_attributes(
+        self,
+        attributes: impl FnOnce(&mut TraceAttributes),
+    ) -> WithContext<Self> {
+        let frame = update::scope_frame(attributes).map(Frame::Scope);
+        match frame {
+            Some(frame) => ObservationContext::from_frame(frame).attach(self),
+            None => current_context().attach(self),
+        }
     }
 }
 

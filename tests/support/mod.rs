@@ -30,6 +30,8 @@ pub use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use tokio::sync::oneshot;
 
+pub mod setup;
+
 /// Path of the OTLP traces endpoint.
 pub const TRACES_PATH: &str = "/api/public/otel/v1/traces";
 /// Path of the scores endpoint.

@@ -1155,6 +1155,7 @@ mod tests {
                     prompt_name: Some("p".into()),
                     prompt_version: Some(1),
                 })),
+                own_trace: None,
             },
         );
         let span = one_span(vec![r]);

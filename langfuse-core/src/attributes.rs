@@ -1,0 +1,271 @@
+//! Trace-level attributes (user, session, tags, metadata...) and how updates and nested
+//! scopes merge them.
+//!
+//! Langfuse v4 is observations-first: it expects `user.id`, `session.id`, tags and the trace
+//! name on every observation of a trace, so these travel with each observation instead of
+//! being sent once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use crate::capture::serialize_bounded;
+use crate::observation::{Payload, TraceAttributes};
+use crate::settings;
+
+/// Longest value accepted for a propagated string attribute, as in the Python SDK: longer
+/// values are dropped (with a warning) because Langfuse indexes these for filtering.
+pub(crate) const MAX_PROPAGATED_LEN: usize = 200;
+
+impl TraceAttributes {
+    /// Sets the trace's name (shown instead of the root observation's name).
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.name("chat-request");
+    /// });
+    /// ```
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = checked("name", name.into());
+        self
+    }
+
+    /// Sets the user the trace belongs to (`user.id`).
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.user_id("user-42");
+    /// });
+    /// ```
+    pub fn user_id(&mut self, user_id: impl Into<String>) -> &mut Self {
+        self.user_id = checked("user_id", user_id.into());
+        self
+    }
+
+    /// Sets the session (conversation) the trace belongs to (`session.id`).
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.session_id("chat-7");
+    /// });
+    /// ```
+    pub fn session_id(&mut self, session_id: impl Into<String>) -> &mut Self {
+        self.session_id = checked("session_id", session_id.into());
+        self
+    }
+
+    /// Sets the version of the code that produced the trace.
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.version("2.3.0");
+    /// });
+    /// ```
+    pub fn version(&mut self, version: impl Into<String>) -> &mut Self {
+        self.version = checked("version", version.into());
+        self
+    }
+
+    /// Sets the release, overriding `LANGFUSE_RELEASE` for this trace.
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.release("2026-11-25.1");
+    /// });
+    /// ```
+    pub fn release(&mut self, release: impl Into<String>) -> &mut Self {
+        self.release = checked("release", release.into());
+        self
+    }
+
+    /// Adds tags. Tags from enclosing scopes and earlier updates are kept.
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.tags(["beta", "eu"]);
+    /// });
+    /// ```
+    pub fn tags<I, S>(&mut self, tags: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for tag in tags {
+            if let Some(tag) = checked("tag", tag.into())
+                && !self.tags.contains(&tag)
+            {
+                self.tags.push(tag);
+            }
+        }
+        self
+    }
+
+    /// Adds trace metadata: any value that serializes to a JSON object. Keys merge with
+    /// enclosing scopes and earlier updates (newer values win).
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.metadata(&serde_json::json!({ "tenant": "acme", "plan": "pro" }));
+    /// });
+    /// ```
+    pub fn metadata<T: Serialize + ?Sized>(&mut self, metadata: &T) -> &mut Self {
+        let payload = serialize_bounded(metadata, settings::capture_max_bytes());
+        self.metadata = Some(match self.metadata.take() {
+            Some(existing) => merge_objects(existing, payload),
+            None => payload,
+        });
+        self
+    }
+
+    /// Marks the trace public: anyone with its link can view it.
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.public(true);
+    /// });
+    /// ```
+    pub fn public(&mut self, public: bool) -> &mut Self {
+        self.public = Some(public);
+        self
+    }
+
+    /// Sets the trace's input (by default Langfuse shows the root observation's).
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.input("What is Langfuse?");
+    /// });
+    /// ```
+    pub fn input<T: Serialize + ?Sized>(&mut self, input: &T) -> &mut Self {
+        self.input = Some(serialize_bounded(input, settings::capture_max_bytes()));
+        self
+    }
+
+    /// Sets the trace's output (by default Langfuse shows the root observation's).
+    ///
+    /// ```
+    /// langfuse_core::update_current_trace(|trace| {
+    ///     trace.output("An open-source LLM engineering platform.");
+    /// });
+    /// ```
+    pub fn output<T: Serialize + ?Sized>(&mut self, output: &T) -> &mut Self {
+        self.output = Some(serialize_bounded(output, settings::capture_max_bytes()));
+        self
+    }
+
+    /// These attributes with `newer` applied on top: set values replace, tags add up,
+    /// metadata keys merge.
+    pub(crate) fn merged_with(&self, newer: &TraceAttributes) -> TraceAttributes {
+        let mut merged = self.clone();
+        let replace = |mine: &mut Option<String>, theirs: &Option<String>| {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        };
+        replace(&mut merged.name, &newer.name);
+        replace(&mut merged.user_id, &newer.user_id);
+        replace(&mut merged.session_id, &newer.session_id);
+        replace(&mut merged.version, &newer.version);
+        replace(&mut merged.release, &newer.release);
+        for tag in &newer.tags {
+            if !merged.tags.contains(tag) {
+                merged.tags.push(tag.clone());
+            }
+        }
+        if let Some(metadata) = &newer.metadata {
+            merged.metadata = Some(match merged.metadata.take() {
+                Some(existing) => merge_objects(existing, metadata.clone()),
+                None => metadata.clone(),
+            });
+        }
+        if newer.public.is_some() {
+            merged.public = newer.public;
+        }
+        if newer.input.is_some() {
+            merged.input.clone_from(&newer.input);
+        }
+        if newer.output.is_some() {
+            merged.output.clone_from(&newer.output);
+        }
+        merged
+    }
+}
+
+/// Keeps a propagated string if it fits Langfuse's limit; warns once otherwise.
+fn checked(field: &'static str, value: String) -> Option<String> {
+    if value.len() <= MAX_PROPAGATED_LEN {
+        return Some(value);
+    }
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "langfuse",
+            field,
+            length = value.len(),
+            "trace attribute longer than {MAX_PROPAGATED_LEN} characters dropped (Langfuse indexes these for filtering; put long values in metadata). Further drops are logged at debug level"
+        );
+    } else {
+        tracing::debug!(target: "langfuse", field, length = value.len(), "oversize trace attribute dropped");
+    }
+    None
+}
+
+/// Merges two JSON objects key by key (newer wins). Anything that is not a JSON object (or a
+/// truncated one) is replaced by the newer value.
+pub(crate) fn merge_objects(older: Payload, newer: Payload) -> Payload {
+    let (Payload::Json(old), Payload::Json(new)) = (&older, &newer) else {
+        return newer;
+    };
+    let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s);
+    match (parse(old), parse(new)) {
+        (Ok(mut merged), Ok(newer_map)) => {
+            merged.extend(newer_map);
+            serde_json::to_string(&merged).map_or(newer, Payload::Json)
+        }
+        _ => newer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_scalars_replace_tags_add_and_metadata_merges() {
+        let mut outer = TraceAttributes::default();
+        outer
+            .user_id("u-1")
+            .session_id("s-1")
+            .tags(["a", "b"])
+            .metadata(&serde_json::json!({"tenant": "acme", "plan": "free"}));
+        let mut inner = TraceAttributes::default();
+        inner
+            .user_id("u-2")
+            .tags(["b", "c"])
+            .metadata(&serde_json::json!({"plan": "pro"}));
+
+        let merged = outer.merged_with(&inner);
+        assert_eq!(merged.user_id.as_deref(), Some("u-2"));
+        assert_eq!(merged.session_id.as_deref(), Some("s-1"));
+        assert_eq!(merged.tags, ["a", "b", "c"]);
+        assert_eq!(
+            merged.metadata,
+            Some(Payload::Json(r#"{"plan":"pro","tenant":"acme"}"#.into()))
+        );
+    }
+
+    #[test]
+    fn oversize_values_are_dropped() {
+        let mut attributes = TraceAttributes::default();
+        attributes.user_id("u".repeat(MAX_PROPAGATED_LEN + 1));
+        assert_eq!(attributes.user_id, None);
+        attributes.user_id("u".repeat(MAX_PROPAGATED_LEN));
+        assert!(attributes.user_id.is_some());
+    }
+
+    #[test]
+    fn non_object_metadata_is_replaced() {
+        let merged = merge_objects(Payload::Json("[1]".into()), Payload::Json("{}".into()));
+        assert_eq!(merged, Payload::Json("{}".into()));
+    }
+}

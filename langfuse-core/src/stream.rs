@@ -1,0 +1,187 @@
+//! Observations over streams: an observed function that returns a `Stream` keeps its
+//! observation open until the stream ends or is dropped, records the time of the first item
+//! (time to first token, for generations), and captures the items as the output.
+//!
+//! Items are captured as they pass, within the capture budget: the output is their text
+//! joined when every item is a string (token streams), otherwise the list of items.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use crate::capture::{JsonSink, STATUS_MAX_BYTES, TextSink};
+use crate::clock;
+use crate::context::{self, Frame, OpenObservation};
+use crate::observation::{Level, Payload};
+use crate::settings;
+
+/// Records one item of an observed stream; filled by the expansion. Not a stable API.
+#[doc(hidden)]
+pub struct StreamItem<'a> {
+    items: Option<&'a mut ItemsCapture>,
+    error: &'a mut Option<String>,
+}
+
+impl StreamItem<'_> {
+    /// Captures a successful item with `write`, if output capture is on.
+    #[inline]
+    pub fn item(&mut self, write: impl FnOnce(&mut JsonSink)) {
+        if let Some(items) = self.items.as_deref_mut() {
+            items.push(write);
+        }
+    }
+
+    /// Records an error item: the observation's level becomes ERROR (the first error's
+    /// description is its status message).
+    pub fn error(&mut self, describe: impl FnOnce(&mut TextSink)) {
+        if self.error.is_none() {
+            let mut sink = TextSink::new(STATUS_MAX_BYTES);
+            describe(&mut sink);
+            *self.error = Some(sink.into_string());
+        }
+    }
+}
+
+/// The items captured so far, as a JSON array under the capture budget.
+struct ItemsCapture {
+    sink: JsonSink,
+    count: usize,
+}
+
+impl ItemsCapture {
+    fn new() -> Self {
+        Self {
+            sink: JsonSink::new(settings::capture_max_bytes()),
+            count: 0,
+        }
+    }
+
+    fn push(&mut self, write: impl FnOnce(&mut JsonSink)) {
+        self.sink.raw(if self.count == 0 { "[" } else { "," });
+        self.count += 1;
+        write(&mut self.sink);
+    }
+
+    /// The output: joined text when every item was a string, else the list of items.
+    fn into_payload(mut self) -> Payload {
+        self.sink.raw(if self.count == 0 { "[]" } else { "]" });
+        match self.sink.into_payload() {
+            Payload::Json(json) => match serde_json::from_str::<Vec<serde_json::Value>>(&json) {
+                Ok(items) if !items.is_empty() && items.iter().all(|v| v.is_string()) => {
+                    let text: String = items.iter().filter_map(|v| v.as_str()).collect();
+                    Payload::Text(text)
+                }
+                _ => Payload::Json(json),
+            },
+            truncated => truncated,
+        }
+    }
+}
+
+/// A stream carrying its observation; see the module documentation. Not a stable API.
+#[doc(hidden)]
+#[must_use = "streams do nothing unless polled"]
+pub struct ObservedStream<S, R> {
+    inner: S,
+    /// `None` when inactive, while installed during a poll, or once ended.
+    frame: Option<Frame>,
+    record: R,
+    items: Option<ItemsCapture>,
+    error: Option<String>,
+    first_item_seen: bool,
+}
+
+impl<S, R> ObservedStream<S, R> {
+    pub(crate) fn new(inner: S, frame: Option<Frame>, capture_output: bool, record: R) -> Self {
+        let recorded = matches!(frame, Some(Frame::Observation(_)));
+        Self {
+            inner,
+            frame,
+            record,
+            items: (recorded && capture_output).then(ItemsCapture::new),
+            error: None,
+            first_item_seen: false,
+        }
+    }
+
+    /// Ends the observation with what the stream produced.
+    fn end(&mut self, cancelled: bool) {
+        let Some(Frame::Observation(mut observation)) = self.frame.take() else {
+            return;
+        };
+        if let Some(items) = self.items.take() {
+            observation.data_mut().output = Some(items.into_payload());
+        }
+        if let Some(error) = self.error.take() {
+            observation.fail(Level::Error, || error);
+        }
+        if cancelled {
+            let level = if std::thread::panicking() {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            observation.fail(level, || "cancelled".to_owned());
+        }
+        context::hand_off(observation.finish(clock::now()));
+    }
+
+    fn note_first_item(observation: &mut OpenObservation) {
+        if observation.descriptor.kind().is_generation_like() {
+            let generation = observation
+                .data_mut()
+                .generation
+                .get_or_insert_with(Default::default);
+            if generation.completion_start_time.is_none() {
+                generation.completion_start_time = Some(clock::now());
+            }
+        }
+    }
+}
+
+impl<S, R> Stream for ObservedStream<S, R>
+where
+    S: Stream,
+    R: FnMut(&S::Item, &mut StreamItem<'_>),
+{
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        // SAFETY: `inner` is structurally pinned (never moved out of `self`); the other fields
+        // are not pinned and are moved freely.
+        let this = unsafe { self.get_unchecked_mut() };
+        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
+        let poll = context::with_installed(&mut this.frame, || inner.poll_next(cx));
+        match &poll {
+            Poll::Ready(Some(item)) => {
+                if !this.first_item_seen {
+                    this.first_item_seen = true;
+                    if let Some(Frame::Observation(o)) = &mut this.frame {
+                        Self::note_first_item(o);
+                    }
+                }
+                if matches!(this.frame, Some(Frame::Observation(_))) {
+                    let mut recorder = StreamItem {
+                        items: this.items.as_mut(),
+                        error: &mut this.error,
+                    };
+                    (this.record)(item, &mut recorder);
+                }
+            }
+            Poll::Ready(None) => this.end(false),
+            Poll::Pending => {}
+        }
+        poll
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<S, R> Drop for ObservedStream<S, R> {
+    fn drop(&mut self) {
+        self.end(true);
+    }
+}

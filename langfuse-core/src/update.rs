@@ -1,0 +1,454 @@
+//! Updating the current observation and trace from inside an observed function, and
+//! propagating trace attributes to a scope.
+//!
+//! Every update takes a closure that runs only when there is something to update (tracing
+//! on, a recorded observation current): in a disabled program or a sampled-out trace nothing
+//! is serialized. Called outside any observation, an update is a no-op with a debug log.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::attributes::merge_objects;
+use crate::capture::serialize_bounded;
+use crate::clock;
+use crate::context::{Frame, OpenObservation, Scope, with_local};
+use crate::observation::{
+    GenerationData, Level, ObservationData, Payload, Timestamp, TraceAttributes,
+};
+use crate::settings;
+use crate::state::{self, State};
+
+/// Fields to change on the current observation; see [`update_current_span`] and
+/// [`update_current_generation`].
+///
+/// Values are serialized when set, within the capture byte budget
+/// (`LANGFUSE_CAPTURE_MAX_BYTES`); metadata is any value that serializes to a JSON object,
+/// sent as one attribute, so there is no limit on the number of keys.
+///
+/// ```
+/// langfuse_core::update_current_span(|span| {
+///     span.output(&["doc-1", "doc-2"])
+///         .metadata(&serde_json::json!({ "index": "docs-v2" }))
+///         .level(langfuse_core::Level::Warning)
+///         .status_message("served from a stale index");
+/// });
+/// ```
+#[derive(Debug, Default)]
+pub struct ObservationUpdate {
+    data: ObservationData,
+    level: Option<Level>,
+    generation: GenerationData,
+    touches_generation: bool,
+}
+
+fn payload<T: Serialize + ?Sized>(value: &T) -> Payload {
+    serialize_bounded(value, settings::capture_max_bytes())
+}
+
+impl ObservationUpdate {
+    /// Renames the observation.
+    ///
+    /// ```
+    /// langfuse_core::update_current_span(|span| {
+    ///     span.name("retrieve: docs-v2");
+    /// });
+    /// ```
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.data.name = Some(name.into());
+        self
+    }
+
+    /// Sets the input (replacing a captured one).
+    ///
+    /// ```
+    /// langfuse_core::update_current_span(|span| {
+    ///     span.input(&serde_json::json!({ "query": "rust tracing" }));
+    /// });
+    /// ```
+    pub fn input<T: Serialize + ?Sized>(&mut self, input: &T) -> &mut Self {
+        self.data.input = Some(payload(input));
+        self
+    }
+
+    /// Sets the output (replacing a captured one).
+    ///
+    /// ```
+    /// langfuse_core::update_current_span(|span| {
+    ///     span.output("42");
+    /// });
+    /// ```
+    pub fn output<T: Serialize + ?Sized>(&mut self, output: &T) -> &mut Self {
+        self.data.output = Some(payload(output));
+        self
+    }
+
+    /// Adds metadata: any value that serializes to a JSON object. Keys merge with earlier
+    /// updates (newer values win).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    ///
+    /// let metadata: HashMap<&str, u32> = [("retries", 2), ("shard", 7)].into();
+    /// langfuse_core::update_current_span(|span| {
+    ///     span.metadata(&metadata);
+    /// });
+    /// ```
+    pub fn metadata<T: Serialize + ?Sized>(&mut self, metadata: &T) -> &mut Self {
+        let new = payload(metadata);
+        self.data.metadata = Some(match self.data.metadata.take() {
+            Some(old) => merge_objects(old, new),
+            None => new,
+        });
+        self
+    }
+
+    /// Sets the level (ERROR also marks the span's status as an error).
+    ///
+    /// ```
+    /// langfuse_core::update_current_span(|span| {
+    ///     span.level(langfuse_core::Level::Debug);
+    /// });
+    /// ```
+    pub fn level(&mut self, level: Level) -> &mut Self {
+        self.level = Some(level);
+        self
+    }
+
+    /// Sets the status message, typically with a WARNING or ERROR level.
+    ///
+    /// ```
+    /// langfuse_core::update_current_span(|span| {
+    ///     span.status_message("fell back to the cache");
+    /// });
+    /// ```
+    pub fn status_message(&mut self, message: impl Into<String>) -> &mut Self {
+        self.data.status_message = Some(message.into());
+        self
+    }
+
+    /// Sets the version of the code that produced this observation.
+    ///
+    /// ```
+    /// langfuse_core::update_current_span(|span| {
+    ///     span.version("retriever-3");
+    /// });
+    /// ```
+    pub fn version(&mut self, version: impl Into<String>) -> &mut Self {
+        self.data.version = Some(version.into());
+        self
+    }
+
+    /// Generation-like observations only: the model's name, which Langfuse matches against
+    /// its price list to infer cost.
+    ///
+    /// ```
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.model("gpt-4o-mini");
+    /// });
+    /// ```
+    pub fn model(&mut self, model: impl Into<String>) -> &mut Self {
+        self.generation.model = Some(model.into());
+        self.touches_generation = true;
+        self
+    }
+
+    /// Generation-like observations only: the model parameters (temperature, max tokens...).
+    ///
+    /// ```
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.model_parameters(&serde_json::json!({ "temperature": 0.2 }));
+    /// });
+    /// ```
+    pub fn model_parameters<T: Serialize + ?Sized>(&mut self, parameters: &T) -> &mut Self {
+        self.generation.model_parameters = Some(payload(parameters));
+        self.touches_generation = true;
+        self
+    }
+
+    /// Generation-like observations only: token counts by kind, a JSON object of integers
+    /// (`input`, `output`, `total`, `input_cached_tokens`...). OpenAI's usage objects are
+    /// accepted as they are.
+    ///
+    /// ```
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.usage_details(&serde_json::json!({ "input": 52, "output": 18, "total": 70 }));
+    /// });
+    /// ```
+    pub fn usage_details<T: Serialize + ?Sized>(&mut self, usage: &T) -> &mut Self {
+        self.generation.usage_details = Some(payload(usage));
+        self.touches_generation = true;
+        self
+    }
+
+    /// Generation-like observations only: cost in USD by kind, a JSON object of numbers.
+    /// Without it, Langfuse infers cost from the model and usage.
+    ///
+    /// ```
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.cost_details(&serde_json::json!({ "input": 0.0001, "output": 0.0004 }));
+    /// });
+    /// ```
+    pub fn cost_details<T: Serialize + ?Sized>(&mut self, cost: &T) -> &mut Self {
+        self.generation.cost_details = Some(payload(cost));
+        self.touches_generation = true;
+        self
+    }
+
+    /// Generation-like observations only: when the first token arrived (time to first token
+    /// is the difference to the start).
+    ///
+    /// ```
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.completion_start_time(std::time::SystemTime::now());
+    /// });
+    /// ```
+    pub fn completion_start_time(&mut self, at: SystemTime) -> &mut Self {
+        self.generation.completion_start_time =
+            Some(Timestamp::UnixNanos(clock::system_time_to_unix_nanos(at)));
+        self.touches_generation = true;
+        self
+    }
+
+    /// Generation-like observations only: links the generation to a prompt managed in
+    /// Langfuse, by name and version.
+    ///
+    /// ```
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.prompt("support-answer", 3);
+    /// });
+    /// ```
+    pub fn prompt(&mut self, name: impl Into<String>, version: i64) -> &mut Self {
+        self.generation.prompt_name = Some(name.into());
+        self.generation.prompt_version = Some(version);
+        self.touches_generation = true;
+        self
+    }
+
+    /// Writes the update into `observation`.
+    pub(crate) fn apply(self, observation: &mut OpenObservation) {
+        if let Some(level) = self.level {
+            observation.level = level;
+        }
+        let touches_generation = self.touches_generation;
+        let generation = self.generation;
+        let data = observation.data_mut();
+        let new = self.data;
+        if new.name.is_some() {
+            data.name = new.name;
+        }
+        if new.input.is_some() {
+            data.input = new.input;
+        }
+        if new.output.is_some() {
+            data.output = new.output;
+        }
+        if let Some(metadata) = new.metadata {
+            data.metadata = Some(match data.metadata.take() {
+                Some(old) => merge_objects(old, metadata),
+                None => metadata,
+            });
+        }
+        if new.status_message.is_some() {
+            data.status_message = new.status_message;
+        }
+        if new.version.is_some() {
+            data.version = new.version;
+        }
+        if touches_generation {
+            let target = data.generation.get_or_insert_with(Default::default);
+            macro_rules! take {
+                ($($field:ident),*) => {$(
+                    if generation.$field.is_some() {
+                        target.$field = generation.$field;
+                    }
+                )*};
+            }
+            take!(
+                model,
+                model_parameters,
+                usage_details,
+                cost_details,
+                completion_start_time,
+                prompt_name,
+                prompt_version
+            );
+        }
+    }
+}
+
+/// Whether updates can apply at all: tracing records and the current context is sampled in.
+fn recording_here() -> bool {
+    state::get() == State::Enabled && with_local(|l| l.recording_here()).unwrap_or(false)
+}
+
+/// Runs `update` against the current observation, if a recorded one is current.
+fn update_current(update: impl FnOnce(&mut ObservationUpdate), want_generation: bool) -> bool {
+    if state::get() != State::Enabled {
+        return false;
+    }
+    let Some(kind) = with_local(|l| l.current_observation().map(|o| o.descriptor.kind())).flatten()
+    else {
+        tracing::debug!(target: "langfuse", "no recorded observation is current: update ignored");
+        return false;
+    };
+    let mut changes = ObservationUpdate::default();
+    update(&mut changes);
+    if (want_generation || changes.touches_generation) && !kind.is_generation_like() {
+        tracing::debug!(
+            target: "langfuse",
+            %kind,
+            "model, usage and cost only apply to generation-like observations (generation, embedding); they will not be sent"
+        );
+    }
+    with_local(|l| {
+        if let Some(observation) = l.current_observation() {
+            changes.apply(observation);
+        }
+    })
+    .is_some()
+}
+
+/// Updates the current observation: name, input, output, metadata, level, status message,
+/// version. The closure runs only when a recorded observation is current; otherwise this is
+/// a no-op (with a debug log), never a panic.
+///
+/// ```
+/// use langfuse_core::Level;
+///
+/// fn retrieve(query: &str) -> Vec<String> {
+///     let documents = vec![format!("about {query}")];
+///     langfuse_core::update_current_span(|span| {
+///         span.metadata(&serde_json::json!({ "hits": documents.len() }));
+///         if documents.is_empty() {
+///             span.level(Level::Warning).status_message("no documents found");
+///         }
+///     });
+///     documents
+/// }
+/// # retrieve("rust");
+/// ```
+pub fn update_current_span(update: impl FnOnce(&mut ObservationUpdate)) {
+    update_current(update, false);
+}
+
+/// Updates the current generation: everything [`update_current_span`] sets, plus model,
+/// model parameters, usage, cost, completion start time and prompt. Generation fields are
+/// sent only for generation-like observations (`as_type = "generation"` or `"embedding"`).
+///
+/// ```
+/// fn record_llm_call(prompt_tokens: u64, completion_tokens: u64) {
+///     langfuse_core::update_current_generation(|generation| {
+///         generation
+///             .model("gpt-4o-mini")
+///             .model_parameters(&serde_json::json!({ "temperature": 0.0 }))
+///             .usage_details(&serde_json::json!({
+///                 "input": prompt_tokens,
+///                 "output": completion_tokens,
+///             }))
+///             .cost_details(&serde_json::json!({ "total": 0.00042 }));
+///     });
+/// }
+/// # record_llm_call(52, 18);
+/// ```
+pub fn update_current_generation(update: impl FnOnce(&mut ObservationUpdate)) {
+    update_current(update, true);
+}
+
+/// Updates the current trace: name, user, session, version, release, input, output,
+/// metadata, tags and visibility. The attributes go on the current observation, its
+/// ancestors running on this thread, and every observation of the trace started after;
+/// Langfuse merges them into the trace.
+///
+/// ```
+/// fn handle(user: &str, conversation: &str) {
+///     langfuse_core::update_current_trace(|trace| {
+///         trace
+///             .name("chat")
+///             .user_id(user)
+///             .session_id(conversation)
+///             .tags(["production"]);
+///     });
+/// }
+/// # handle("user-42", "chat-7");
+/// ```
+pub fn update_current_trace(update: impl FnOnce(&mut TraceAttributes)) {
+    if !recording_here() {
+        return;
+    }
+    let mut attributes = TraceAttributes::default();
+    update(&mut attributes);
+    let applied = with_local(|l| l.update_trace(&attributes)).unwrap_or(false);
+    if !applied {
+        tracing::debug!(target: "langfuse", "no trace is current: update_current_trace ignored");
+    }
+}
+
+/// Propagates trace attributes (user, session, tags, metadata, trace name, version...) to the
+/// current observation and to every observation started while the returned guard lives.
+/// Nested scopes merge: tags add up, metadata keys merge, inner values win.
+///
+/// For async code, use
+/// [`ObservationExt::with_trace_attributes`](crate::ObservationExt::with_trace_attributes):
+/// the guard must not be held across `.await`.
+///
+/// ```
+/// let _scope = langfuse_core::propagate_attributes(|attributes| {
+///     attributes
+///         .user_id("user-42")
+///         .session_id("chat-7")
+///         .tags(["beta"])
+///         .metadata(&serde_json::json!({ "tenant": "acme" }));
+/// });
+/// // every observation started here carries user-42, chat-7, the tag and the metadata
+/// ```
+pub fn propagate_attributes(attributes: impl FnOnce(&mut TraceAttributes)) -> AttributesScope {
+    let depth = scope_frame(attributes)
+        .and_then(|scope| with_local(|local| local.push(Frame::Scope(scope))));
+    AttributesScope {
+        depth,
+        _not_send: PhantomData,
+    }
+}
+
+/// Builds the frame of an attribute scope at the current point, and puts the attributes on the
+/// current observation too. `None` when nothing is recorded here.
+pub(crate) fn scope_frame(attributes: impl FnOnce(&mut TraceAttributes)) -> Option<Scope> {
+    if !recording_here() {
+        return None;
+    }
+    let mut own = TraceAttributes::default();
+    attributes(&mut own);
+    with_local(|local| {
+        let enclosing = local.current_trace_attributes();
+        let merged = match &enclosing {
+            Some(enclosing) => enclosing.merged_with(&own),
+            None => own.clone(),
+        };
+        if let Some(current) = local.current_observation() {
+            current.propagate(&own);
+        }
+        Scope {
+            below: local.current_parent(),
+            trace: Some(Arc::new(merged)),
+        }
+    })
+}
+
+/// Keeps propagated attributes in force until dropped; see [`propagate_attributes`].
+#[must_use = "the attributes propagate only until this guard drops"]
+#[derive(Debug)]
+pub struct AttributesScope {
+    depth: Option<usize>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for AttributesScope {
+    fn drop(&mut self) {
+        if let Some(depth) = self.depth {
+            with_local(|local| local.pop(depth));
+        }
+    }
+}

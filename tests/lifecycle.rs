@@ -1,0 +1,176 @@
+//! Starting, flushing and stopping the client: configuration errors, disabled mode, the
+//! guard, idempotent shutdown, refusal after shutdown, and flushing from every kind of
+//! thread and runtime without deadlock.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use langfuse::{ConfigError, DisabledReason, Error, Langfuse, observe};
+use support::Receiver;
+use support::setup::{self, WAIT};
+
+#[observe]
+fn work(n: u32) -> u32 {
+    n + 1
+}
+
+#[test]
+fn without_keys_tracing_is_disabled_and_costs_nothing() {
+    let guard = Langfuse::builder().ignore_environment().init().unwrap();
+    assert!(!guard.is_enabled());
+    assert_eq!(
+        Langfuse::builder()
+            .ignore_environment()
+            .build()
+            .unwrap()
+            .disabled_reason(),
+        Some(DisabledReason::MissingKeys {
+            public_key_missing: true,
+            secret_key_missing: true
+        })
+    );
+    assert_eq!(work(1), 2);
+    assert_eq!(langfuse::current_trace_id(), None);
+    let stats = guard.stats();
+    assert_eq!((stats.started, stats.dropped_sampling), (0, 0));
+    assert!(guard.flush(Duration::from_secs(1)).is_complete());
+}
+
+#[test]
+fn an_invalid_value_is_a_typed_error_naming_the_variable() {
+    // SAFETY: nextest runs each test in its own process, and no other thread exists yet.
+    unsafe { std::env::set_var("LANGFUSE_FLUSH_AT", "lots") };
+    match langfuse::init() {
+        Err(Error::Config(ConfigError::InvalidEnv { var, value, .. })) => {
+            assert_eq!(var, "LANGFUSE_FLUSH_AT");
+            assert_eq!(value, "lots");
+        }
+        other => panic!("expected an InvalidEnv error, got {other:?}"),
+    }
+    // Nothing records after a failed init.
+    assert_eq!(work(1), 2);
+    assert_eq!(langfuse::get_client().stats().started, 0);
+}
+
+#[test]
+fn a_second_init_is_refused() {
+    let receiver = Receiver::start();
+    let _guard = setup::init(&receiver);
+    assert!(matches!(
+        setup::config_for(&receiver).init(),
+        Err(Error::AlreadyInitialized)
+    ));
+}
+
+#[test]
+fn dropping_the_guard_flushes() {
+    let receiver = Receiver::start();
+    let guard = setup::config_for(&receiver)
+        .flush_interval(Duration::from_secs(3600))
+        .init()
+        .unwrap();
+    work(1);
+    drop(guard);
+    assert_eq!(receiver.spans().len(), 1, "shipped before drop returned");
+    assert!(!langfuse::get_client().is_enabled());
+}
+
+#[test]
+fn shutdown_is_idempotent_and_later_work_is_refused_and_counted() {
+    let receiver = Receiver::start();
+    let guard = setup::init(&receiver);
+    work(1);
+    let first = guard.shutdown(WAIT);
+    assert!(first.is_complete(), "{first:?}");
+    assert_eq!(first.exported, 1);
+    let again = Instant::now();
+    let second = guard.shutdown(WAIT);
+    assert!(again.elapsed() < Duration::from_millis(100));
+    assert_eq!(second.exported, 0);
+
+    work(2);
+    work(3);
+    let stats = guard.stats();
+    assert_eq!(stats.refused_after_shutdown, 2);
+    assert_eq!(stats.exported, 1);
+    assert_eq!(receiver.spans().len(), 1);
+}
+
+#[test]
+fn flush_never_deadlocks_wherever_it_is_called() {
+    let receiver = Receiver::start();
+    let guard = setup::init(&receiver);
+    let client = guard.client().clone();
+
+    // A plain thread.
+    work(1);
+    let c = client.clone();
+    std::thread::spawn(move || assert!(c.flush(WAIT).is_complete()))
+        .join()
+        .unwrap();
+
+    // Inside a current-thread runtime: blocking and async forms.
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    current.block_on(async {
+        work(2);
+        assert!(client.flush(WAIT).is_complete());
+        work(3);
+        assert!(client.flush_async(WAIT).await.is_complete());
+    });
+
+    // Inside a multi-threaded runtime, and from spawn_blocking.
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    multi.block_on(async {
+        work(4);
+        assert!(client.flush_async(WAIT).await.is_complete());
+        let c = client.clone();
+        tokio::task::spawn_blocking(move || {
+            work(5);
+            assert!(c.flush(WAIT).is_complete());
+        })
+        .await
+        .unwrap();
+        work(6);
+        assert!(client.flush(WAIT).is_complete());
+    });
+
+    assert_eq!(receiver.spans().len(), 6);
+    assert_eq!(guard.stats().exported, 6);
+}
+
+#[test]
+fn flush_returns_by_its_deadline_when_the_server_hangs() {
+    let receiver = Receiver::start();
+    receiver.respond_with(|_| Some(support::Reply::ok().after(Duration::from_secs(30))));
+    let guard = setup::config_for(&receiver)
+        .timeout(Duration::from_secs(20))
+        .init()
+        .unwrap();
+    work(1);
+    let started = Instant::now();
+    let report = guard.flush(Duration::from_millis(300));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(report.timed_out);
+    assert_eq!(report.pending, 1);
+    let started = Instant::now();
+    let report = guard.shutdown(Duration::from_millis(300));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!report.is_complete());
+    assert_eq!(guard.stats().dropped_after_shutdown, 1);
+}
