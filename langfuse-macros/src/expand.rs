@@ -146,7 +146,7 @@ impl<'a> Observation<'a> {
             }
         }
         let mut errors: Option<syn::Error> = None;
-        for skip in &self.args.skip {
+        for skip in self.args.skipped() {
             let message = if skip == "self" {
                 "`self` is never captured: remove it from `skip`".to_owned()
             } else if !bound.iter().any(|b| same_name(b, skip)) {
@@ -166,7 +166,7 @@ impl<'a> Observation<'a> {
         if self.args.capture_input == Some(false) {
             return Ok(Vec::new());
         }
-        bound.retain(|b| !self.args.skip.iter().any(|s| same_name(b, s)));
+        bound.retain(|b| !self.args.skipped().iter().any(|s| same_name(b, s)));
         Ok(bound)
     }
 
