@@ -15,7 +15,7 @@ pub(crate) struct ObserveArgs {
     pub(crate) capture_output: Option<bool>,
     /// Parameter names as written, `self` included: whether each names a parameter is a
     /// question about the function, answered in `expand`.
-    pub(crate) skip: Vec<Ident>,
+    pub(crate) skip: Option<Vec<Ident>>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -112,8 +112,6 @@ mod kw {
 impl Parse for ObserveArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = Self::default();
-        // Every argument is recorded once, by position; a second `skip(..)` is a duplicate too.
-        let mut skip_seen = None;
         while !input.is_empty() {
             // One lookahead for the key, so an unknown argument's error lists every known one.
             let lookahead = input.lookahead1();
@@ -138,8 +136,8 @@ impl Parse for ObserveArgs {
                 set_once(&mut args.capture_output, value, key.span, "capture_output")?;
             } else if lookahead.peek(kw::skip) {
                 let key = input.parse::<kw::skip>()?;
-                set_once(&mut skip_seen, (), key.span, "skip")?;
-                args.skip = skip_list(input)?;
+                let names = skip_list(input)?;
+                set_once(&mut args.skip, names, key.span, "skip")?;
             } else if lookahead.peek(Token![crate]) {
                 let key = input.parse::<Token![crate]>()?;
                 let path = crate_path(input)?;
@@ -153,6 +151,13 @@ impl Parse for ObserveArgs {
             input.parse::<Token![,]>()?;
         }
         Ok(args)
+    }
+}
+
+impl ObserveArgs {
+    /// The names in `skip(..)`, if any.
+    pub(crate) fn skipped(&self) -> &[Ident] {
+        self.skip.as_deref().unwrap_or_default()
     }
 }
 
@@ -272,7 +277,7 @@ mod tests {
         assert!(args.as_type.is_none());
         assert!(args.capture_input.is_none());
         assert!(args.capture_output.is_none());
-        assert!(args.skip.is_empty());
+        assert!(args.skip.is_none());
         assert!(args.krate.is_none());
     }
 
@@ -283,11 +288,11 @@ mod tests {
                capture_output = true, skip(client, self), crate = ::my_app::langfuse,"#,
         )
         .unwrap();
-        assert_eq!(args.name.unwrap().value(), "retrieve");
+        assert_eq!(args.name.as_ref().unwrap().value(), "retrieve");
         assert_eq!(args.as_type, Some(AsType::Retriever));
         assert_eq!(args.capture_input, Some(false));
         assert_eq!(args.capture_output, Some(true));
-        let skip: Vec<String> = args.skip.iter().map(ToString::to_string).collect();
+        let skip: Vec<String> = args.skipped().iter().map(ToString::to_string).collect();
         assert_eq!(skip, ["client", "self"]);
         assert_eq!(
             args.krate.unwrap().to_token_stream().to_string(),

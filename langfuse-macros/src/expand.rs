@@ -21,8 +21,8 @@ use crate::args::{AsType, ObserveArgs};
 use crate::item::{Body, ItemFn};
 
 /// Expands `item` as an observed function, or explains why it cannot be.
-pub(crate) fn gen_function(args: &ObserveArgs, item: ItemFn) -> syn::Result<TokenStream> {
-    check_signature(&item)?;
+pub(crate) fn gen_function(args: &ObserveArgs, item: &ItemFn) -> syn::Result<TokenStream> {
+    check_signature(item)?;
     let ctx = Observation::new(args, &item.sig.ident);
     let ItemFn {
         outer_attrs,
@@ -31,7 +31,7 @@ pub(crate) fn gen_function(args: &ObserveArgs, item: ItemFn) -> syn::Result<Toke
         brace_token,
         inner_attrs,
         body,
-    } = &item;
+    } = item;
 
     // A plain function returning a future built by its last expression is observed as async.
     let shape = match body {
@@ -53,9 +53,14 @@ pub(crate) fn gen_function(args: &ObserveArgs, item: ItemFn) -> syn::Result<Toke
                 &inner_body,
                 &captured,
             );
-            let (attrs, vis, sig) = (&inner.attrs, &inner.vis, &inner.sig);
+            // syn keeps a function's inner attributes (`#![..]`) with its outer ones.
+            let (inner_attrs, outer_attrs): (Vec<_>, Vec<_>) = inner
+                .attrs
+                .iter()
+                .partition(|attr| matches!(attr.style, syn::AttrStyle::Inner(_)));
+            let (vis, sig) = (&inner.vis, &inner.sig);
             let mut stmts: Vec<TokenStream> = stmts.iter().map(ToTokens::to_token_stream).collect();
-            stmts[index] = quote!(#(#attrs)* #vis #sig { #body });
+            stmts[index] = quote!(#(#outer_attrs)* #vis #sig { #(#inner_attrs)* #body });
             quote!(#(#stmts)*)
         }
         _ => {
@@ -141,7 +146,7 @@ impl<'a> Observation<'a> {
             }
         }
         let mut errors: Option<syn::Error> = None;
-        for skip in &self.args.skip {
+        for skip in self.args.skipped() {
             let message = if skip == "self" {
                 "`self` is never captured: remove it from `skip`".to_owned()
             } else if !bound.iter().any(|b| same_name(b, skip)) {
@@ -161,7 +166,7 @@ impl<'a> Observation<'a> {
         if self.args.capture_input == Some(false) {
             return Ok(Vec::new());
         }
-        bound.retain(|b| !self.args.skip.iter().any(|s| same_name(b, s)));
+        bound.retain(|b| !self.args.skipped().iter().any(|s| same_name(b, s)));
         Ok(bound)
     }
 
@@ -311,7 +316,6 @@ impl<'a> Observation<'a> {
                 };
                 self.wrap_future(
                     quote! {
-                        #[allow(clippy::empty_loop)]
                         let __langfuse_declared_return = || -> #ty { loop {} };
                     },
                     quote! {
@@ -758,5 +762,30 @@ mod tests {
         assert_eq!(shape("{ Box::pin(other()) }"), None);
         assert_eq!(shape("{ fn __f() {} Box::pin(__f()) }"), None);
         assert_eq!(shape("{ 1 }"), None);
+    }
+
+    #[test]
+    fn legacy_async_trait_observes_the_inner_function() {
+        let item = quote! {
+            fn get<'a>(&'a self, key: u8) -> Pin<Box<dyn Future<Output = u8> + Send + 'a>> {
+                async fn __get(_self: &Store, key: u8) -> u8 {
+                    #![allow(unused)]
+                    key
+                }
+                Box::pin(__get(self, key))
+            }
+        };
+        let expanded = crate::observe_tokens(TokenStream::new(), item);
+        let outer: syn::ItemFn = syn::parse2(expanded).unwrap();
+        let Stmt::Item(syn::Item::Fn(inner)) = &outer.block.stmts[0] else {
+            panic!("the inner function comes first");
+        };
+        assert!(inner.sig.asyncness.is_some());
+        assert_eq!(inner.attrs.len(), 1);
+        assert!(matches!(inner.attrs[0].style, syn::AttrStyle::Inner(_)));
+        let body = inner.block.to_token_stream().to_string();
+        assert!(body.contains(r#"Descriptor :: new ("get""#), "{body}");
+        assert!(body.contains(r#"arg ("key")"#), "{body}");
+        assert!(!body.contains(r#"arg ("_self")"#), "{body}");
     }
 }

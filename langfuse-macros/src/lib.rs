@@ -248,7 +248,7 @@ pub fn observe(
 fn observe_tokens(args: TokenStream, item: TokenStream) -> TokenStream {
     let expanded = syn::parse2::<args::ObserveArgs>(args).and_then(|args| {
         let function = syn::parse2::<item::ItemFn>(item.clone())?;
-        expand::gen_function(&args, function)
+        expand::gen_function(&args, &function)
     });
     match expanded {
         Ok(tokens) => tokens,

@@ -22,7 +22,6 @@ async fn retrieve(query: String, limit: usize) -> Result<Vec<String>, Error> {
     let __langfuse_token = __langfuse_observation.token();
     let __langfuse_future = __langfuse_observation
         .instrument(async move {
-            #[allow(clippy::empty_loop)]
             let __langfuse_declared_return = || -> Result<Vec<String>, Error> {
                 loop {}
             };
@@ -75,7 +74,6 @@ impl Agent {
         let __langfuse_token = __langfuse_observation.token();
         let __langfuse_future = __langfuse_observation
             .instrument(async move {
-                #[allow(clippy::empty_loop)]
                 let __langfuse_declared_return = || -> () { loop {} };
                 let __langfuse_result = async move {
                     if false {
