@@ -53,10 +53,18 @@ async fn retrieve_documents(question: &str, limit: usize) -> Vec<Document> {
 #[observe(name = "generate-answer", as_type = "generation")]
 async fn generate_answer(question: &str, documents: &[Document]) -> String {
     tokio::time::sleep(Duration::from_millis(12)).await;
-    format!(
+    let answer = format!(
         "Based on {} documents: Langfuse traces LLM applications ({question})",
         documents.len()
-    )
+    );
+    // What a real client reads from the model's response.
+    langfuse::update_current_generation(|generation| {
+        generation
+            .model("gpt-4o-mini")
+            .model_parameters(&serde_json::json!({ "temperature": 0.2 }))
+            .usage_details(&serde_json::json!({ "input": 52, "output": 18 }));
+    });
+    answer
 }
 
 /// A tool the model may call. This one fails for some cities.
@@ -79,6 +87,9 @@ fn check_answer(answer: &str) -> bool {
 /// The request handler: the root of each trace.
 #[observe]
 async fn handle_request(question: String, city: String) -> Result<String, WeatherError> {
+    langfuse::update_current_trace(|trace| {
+        trace.user_id("user-42").session_id("chat-7").tags(["quickstart"]);
+    });
     let documents = retrieve_documents(&question, 2).await;
     // Two independent steps run concurrently; both are children of this observation.
     let (answer, weather) = tokio::join!(generate_answer(&question, &documents), async {
@@ -86,6 +97,7 @@ async fn handle_request(question: String, city: String) -> Result<String, Weathe
     });
     let weather = weather?;
     let answer = format!("{answer}. Weather: {weather}.");
+    langfuse::score_current_trace(langfuse::Score::numeric("answer-length", answer.len() as f64));
     if !check_answer(&answer) {
         return Ok("I can't answer that.".to_owned());
     }
