@@ -88,7 +88,10 @@ fn check_answer(answer: &str) -> bool {
 #[observe]
 async fn handle_request(question: String, city: String) -> Result<String, WeatherError> {
     langfuse::update_current_trace(|trace| {
-        trace.user_id("user-42").session_id("chat-7").tags(["quickstart"]);
+        trace
+            .user_id("user-42")
+            .session_id("chat-7")
+            .tags(["quickstart"]);
     });
     let documents = retrieve_documents(&question, 2).await;
     // Two independent steps run concurrently; both are children of this observation.
@@ -97,7 +100,10 @@ async fn handle_request(question: String, city: String) -> Result<String, Weathe
     });
     let weather = weather?;
     let answer = format!("{answer}. Weather: {weather}.");
-    langfuse::score_current_trace(langfuse::Score::numeric("answer-length", answer.len() as f64));
+    langfuse::score_current_trace(langfuse::Score::numeric(
+        "answer-length",
+        answer.len() as f64,
+    ));
     if !check_answer(&answer) {
         return Ok("I can't answer that.".to_owned());
     }

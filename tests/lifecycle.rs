@@ -174,3 +174,41 @@ fn flush_returns_by_its_deadline_when_the_server_hangs() {
     assert!(!report.is_complete());
     assert_eq!(guard.stats().dropped_after_shutdown, 1);
 }
+
+#[test]
+fn observations_made_before_init_are_shipped_once_the_client_is_up() {
+    // SAFETY: nextest runs each test in its own process, and no other thread exists yet.
+    unsafe {
+        std::env::set_var("LANGFUSE_PUBLIC_KEY", setup::PUBLIC_KEY);
+        std::env::set_var("LANGFUSE_SECRET_KEY", setup::SECRET_KEY);
+    }
+    // No client yet: the first observation decides from the environment, and records.
+    work(1);
+    work(2);
+    let receiver = Receiver::start();
+    let guard = setup::init(&receiver);
+    assert!(guard.flush(WAIT).is_complete());
+    assert_eq!(receiver.wait_for_spans(2, WAIT).len(), 2);
+    assert_eq!(guard.stats().exported, 2);
+}
+
+#[test]
+fn without_keys_observations_before_init_cost_nothing_and_are_not_kept() {
+    // SAFETY: nextest runs each test in its own process, and no other thread exists yet.
+    unsafe {
+        std::env::remove_var("LANGFUSE_PUBLIC_KEY");
+        std::env::remove_var("LANGFUSE_SECRET_KEY");
+    }
+    work(1);
+    assert_eq!(langfuse::current_trace_id(), None);
+    let receiver = Receiver::start();
+    let guard = setup::init(&receiver);
+    assert!(guard.flush(WAIT).is_complete());
+    work(2);
+    assert!(guard.flush(WAIT).is_complete());
+    assert_eq!(
+        receiver.wait_for_spans(1, WAIT).len(),
+        1,
+        "only the one made after init"
+    );
+}
