@@ -5,8 +5,8 @@
 //! capture them. The original body always runs in a scope of its own (a closure or an async
 //! block), which keeps `return` and `?` local to it and its `use` items out of our code.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
@@ -207,8 +207,9 @@ impl<'a> Observation<'a> {
         let capture_output = setting(args.capture_output);
         // Calling the mapper through a function gives an unannotated closure its parameter
         // type (the item's), which a direct call `(|chunk| ..)(item)` would not.
-        let map_item = args.stream_item.is_some().then(|| {
-            quote! {
+        // Spanned at `stream_item`, where a mapper that does not fit the items is reported.
+        let map_item = args.stream_item.as_ref().map(|keyed| {
+            quote_spanned! {keyed.key=>
                 fn __langfuse_map_item<'a, T: ?Sized, U>(
                     map: impl FnOnce(&'a T) -> U,
                     item: &'a T,
@@ -288,7 +289,17 @@ impl<'a> Observation<'a> {
             quote!(::core::result::Result::Ok(_) => {})
         } else {
             let captured = match map {
-                Some(map) => quote!(&__langfuse_map_item(#map, __langfuse_value)),
+                Some(map) => {
+                    // The call spans the mapper, so that a mismatch with the items points at it.
+                    let mut tokens = map.to_token_stream().into_iter();
+                    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+                    let last = tokens.last().map_or(first, |t| t.span());
+                    let call = Ident::new("__langfuse_map_item", first);
+                    let mut args =
+                        Group::new(Delimiter::Parenthesis, quote!(#map, __langfuse_value));
+                    args.set_span(last);
+                    quote!(&#call #args)
+                }
                 None => quote!(__langfuse_value),
             };
             let record = Ident::new(record, Span::call_site());
@@ -351,7 +362,16 @@ impl<'a> Observation<'a> {
                 let observed = quote!(__langfuse_observation.stream(__langfuse_result, #record));
                 let observed = match shape {
                     StreamShape::Opaque => observed,
-                    StreamShape::Boxed => quote!(::std::boxed::Box::pin(#observed)),
+                    // Where `stream = true` forced it on a type that is not a boxed stream, the
+                    // mismatch points at the argument.
+                    StreamShape::Boxed => {
+                        let span = self
+                            .args
+                            .stream
+                            .as_ref()
+                            .map_or_else(Span::call_site, |s| s.key);
+                        quote_spanned!(span=> ::std::boxed::Box::pin(#observed))
+                    }
                 };
                 quote! {
                     #[allow(clippy::implicit_return)]
