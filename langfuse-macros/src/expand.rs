@@ -1127,7 +1127,7 @@ mod tests {
                 Box::pin(__get(self, key))
             }
         };
-        let expanded = crate::observe_tokens(TokenStream::new(), item);
+        let expanded = crate::observe_tokens(TokenStream::new(), item.clone());
         let outer: syn::ItemFn = syn::parse2(expanded).unwrap();
         let Stmt::Item(syn::Item::Fn(inner)) = &outer.block.stmts[0] else {
             panic!("the inner function comes first");
@@ -1139,5 +1139,15 @@ mod tests {
         assert!(body.contains(r#"Descriptor :: new ("get""#), "{body}");
         assert!(body.contains(r#"arg ("key")"#), "{body}");
         assert!(!body.contains(r#"arg ("_self")"#), "{body}");
+        assert!(body.contains("AsyncObservation :: start (&"), "{body}");
+
+        let args = quote!(parent = self.traceparent(key));
+        let expanded = crate::observe_tokens(args, item);
+        assert!(
+            expanded.to_string().contains(
+                "AsyncObservation :: start_under (& __LANGFUSE_DESCRIPTOR , _self . traceparent (key))"
+            ),
+            "{expanded}"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! Synchronous functions returning streams, in every shape that is detected, with
-//! `stream_item`, and with `stream = bool` overriding detection.
+//! Synchronous functions and methods returning streams, in every shape that is detected, with
+//! `stream_item`, and with `stream = bool` overriding detection. The observed stream keeps the
+//! auto traits (`Send`, `Sync`, `Unpin`) of the stream it wraps.
 #![deny(warnings, unused)]
 
 use std::fmt;
@@ -119,6 +120,23 @@ fn video() -> impl media::Stream {
     media::Video
 }
 
+pub struct Model {
+    name: String,
+}
+
+impl Model {
+    #[observe(as_type = "generation")]
+    fn tokens(&self, prompt: &str) -> impl Stream<Item = String> + Unpin + '_ {
+        let words: Vec<String> = prompt.split(' ').map(str::to_owned).collect();
+        stream::iter(words).map(move |word| format!("{}:{word}", self.name))
+    }
+
+    #[observe]
+    fn shared(&self) -> Pin<Box<dyn Stream<Item = u8> + Send + Sync + '_>> {
+        Box::pin(stream::iter(self.name.bytes()))
+    }
+}
+
 fn assert_send<T: Send>(value: T) -> T {
     value
 }
@@ -138,4 +156,10 @@ pub fn main() {
     assert_eq!(block_on(generic(&[1, 2, 3]).collect::<Vec<_>>()), [1, 2, 3]);
     assert_eq!(block_on(aliased("x y").count()), 2);
     assert_eq!(media::Stream::bitrate(&video()), 5_000);
+    let model = Model {
+        name: "m".to_owned(),
+    };
+    let mut tokens = model.tokens("a b");
+    assert_eq!(block_on(tokens.next()).as_deref(), Some("m:a"));
+    assert_eq!(block_on(model.shared().count()), 1);
 }
