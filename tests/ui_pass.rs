@@ -14,10 +14,14 @@ mod methods;
 mod never;
 #[path = "ui/pass/opaque.rs"]
 mod opaque;
+#[path = "ui/pass/parent.rs"]
+mod parent;
 #[path = "ui/pass/patterns.rs"]
 mod patterns;
 #[path = "ui/pass/reexport.rs"]
 mod reexport;
+#[path = "ui/pass/streams.rs"]
+mod streams;
 #[path = "ui/pass/sync_fn.rs"]
 mod sync_fn;
 #[path = "ui/pass/unsafe_extern.rs"]
@@ -31,8 +35,10 @@ fn pass_cases_run() {
     methods::main();
     never::main();
     opaque::main();
+    parent::main();
     patterns::main();
     reexport::main();
+    streams::main();
     sync_fn::main();
     unsafe_extern::main();
 }

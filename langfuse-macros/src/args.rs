@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
-use syn::{Ident, LitBool, LitStr, Path, Token, token};
+use syn::{Expr, Ident, LitBool, LitStr, Path, Token, token};
 
 /// The attribute's arguments, as written. `None` means "not given".
 #[derive(Default)]
@@ -16,7 +16,21 @@ pub(crate) struct ObserveArgs {
     /// Parameter names as written, `self` included: whether each names a parameter is a
     /// question about the function, answered in `expand`.
     pub(crate) skip: Option<Vec<Ident>>,
+    /// Evaluated in the function, so it may use the arguments; its type is checked there too.
+    pub(crate) parent: Option<Expr>,
+    /// `stream = bool`: whether the function's return value is an observed stream, overriding
+    /// detection from the return type.
+    pub(crate) stream: Option<Keyed<bool>>,
+    /// A closure or function path mapping each item of a stream to what is captured.
+    pub(crate) stream_item: Option<Keyed<Expr>>,
     pub(crate) krate: Option<Path>,
+}
+
+/// An argument's value with the span of its key, for errors about the argument as a whole
+/// that can only be raised once the function is known.
+pub(crate) struct Keyed<T> {
+    pub(crate) key: Span,
+    pub(crate) value: T,
 }
 
 /// The observation types a function can be. `event` is not one: an event has no duration.
@@ -107,6 +121,9 @@ mod kw {
     syn::custom_keyword!(capture_input);
     syn::custom_keyword!(capture_output);
     syn::custom_keyword!(skip);
+    syn::custom_keyword!(parent);
+    syn::custom_keyword!(stream);
+    syn::custom_keyword!(stream_item);
 }
 
 impl Parse for ObserveArgs {
@@ -138,6 +155,27 @@ impl Parse for ObserveArgs {
                 let key = input.parse::<kw::skip>()?;
                 let names = skip_list(input)?;
                 set_once(&mut args.skip, names, key.span, "skip")?;
+            } else if lookahead.peek(kw::parent) {
+                let key = input.parse::<kw::parent>()?;
+                input.parse::<Token![=]>()?;
+                let parent = input.parse::<Expr>()?;
+                set_once(&mut args.parent, parent, key.span, "parent")?;
+            } else if lookahead.peek(kw::stream) {
+                let key = input.parse::<kw::stream>()?;
+                let value = bool_value(input)?;
+                let keyed = Keyed {
+                    key: key.span,
+                    value,
+                };
+                set_once(&mut args.stream, keyed, key.span, "stream")?;
+            } else if lookahead.peek(kw::stream_item) {
+                let key = input.parse::<kw::stream_item>()?;
+                let value = item_mapper(input)?;
+                let keyed = Keyed {
+                    key: key.span,
+                    value,
+                };
+                set_once(&mut args.stream_item, keyed, key.span, "stream_item")?;
             } else if lookahead.peek(Token![crate]) {
                 let key = input.parse::<Token![crate]>()?;
                 let path = crate_path(input)?;
@@ -192,6 +230,21 @@ fn bool_value(input: ParseStream<'_>) -> syn::Result<bool> {
         Ok(input.parse::<LitBool>()?.value)
     } else {
         Err(lookahead.error())
+    }
+}
+
+/// `= |item| ..` or `= some::function`. The mapper is called on each item where it is
+/// captured, so anything but a closure or a path would be evaluated again for every item.
+fn item_mapper(input: ParseStream<'_>) -> syn::Result<Expr> {
+    input.parse::<Token![=]>()?;
+    let mapper = input.parse::<Expr>()?;
+    match mapper {
+        Expr::Closure(_) | Expr::Path(_) => Ok(mapper),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`stream_item` takes a closure or the path of a function, such as \
+             `stream_item = |chunk: &Chunk| chunk.text.clone()`",
+        )),
     }
 }
 
@@ -257,7 +310,7 @@ fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quote::ToTokens as _;
+    use quote::ToTokens;
 
     fn parse(tokens: &str) -> syn::Result<ObserveArgs> {
         syn::parse_str(tokens)
@@ -278,6 +331,9 @@ mod tests {
         assert!(args.capture_input.is_none());
         assert!(args.capture_output.is_none());
         assert!(args.skip.is_none());
+        assert!(args.parent.is_none());
+        assert!(args.stream.is_none());
+        assert!(args.stream_item.is_none());
         assert!(args.krate.is_none());
     }
 
@@ -285,7 +341,9 @@ mod tests {
     fn every_argument() {
         let args = parse(
             r#"name = "retrieve", as_type = "retriever", capture_input = false,
-               capture_output = true, skip(client, self), crate = ::my_app::langfuse,"#,
+               capture_output = true, skip(client, self), parent = headers.get("traceparent"),
+               stream = true, stream_item = |chunk: &Chunk| chunk.text.len(),
+               crate = ::my_app::langfuse,"#,
         )
         .unwrap();
         assert_eq!(args.name.as_ref().unwrap().value(), "retrieve");
@@ -294,6 +352,16 @@ mod tests {
         assert_eq!(args.capture_output, Some(true));
         let skip: Vec<String> = args.skipped().iter().map(ToString::to_string).collect();
         assert_eq!(skip, ["client", "self"]);
+        let tokens = |t: &dyn ToTokens| t.to_token_stream().to_string();
+        assert_eq!(
+            tokens(args.parent.as_ref().unwrap()),
+            r#"headers . get ("traceparent")"#
+        );
+        assert!(args.stream.as_ref().unwrap().value);
+        assert_eq!(
+            tokens(&args.stream_item.as_ref().unwrap().value),
+            "| chunk : & Chunk | chunk . text . len ()"
+        );
         assert_eq!(
             args.krate.unwrap().to_token_stream().to_string(),
             ":: my_app :: langfuse"
@@ -318,11 +386,13 @@ mod tests {
     fn unknown_arguments_list_the_known_ones() {
         assert_eq!(
             error("level = 1"),
-            "expected one of: `name`, `as_type`, `capture_input`, `capture_output`, `skip`, `crate`"
+            "expected one of: `name`, `as_type`, `capture_input`, `capture_output`, `skip`, \
+             `parent`, `stream`, `stream_item`, `crate`"
         );
         assert_eq!(
             error(r#""name""#),
-            "expected one of: `name`, `as_type`, `capture_input`, `capture_output`, `skip`, `crate`"
+            "expected one of: `name`, `as_type`, `capture_input`, `capture_output`, `skip`, \
+             `parent`, `stream`, `stream_item`, `crate`"
         );
     }
 
@@ -341,6 +411,9 @@ mod tests {
             ),
             ("skip(a), skip(b)", "skip"),
             ("crate = a, crate = b", "crate"),
+            ("parent = a, parent = b", "parent"),
+            ("stream = true, stream = false", "stream"),
+            ("stream_item = f, stream_item = g", "stream_item"),
         ] {
             let err = parse(tokens).err().unwrap();
             assert_eq!(
@@ -377,6 +450,18 @@ mod tests {
             "invalid `crate` path: unexpected token"
         );
         assert!(parse("crate = ::a::b, name = \"x\"").is_ok());
+        assert_eq!(error("stream = 1"), "expected boolean literal");
+        assert_eq!(error("stream"), "expected `=`");
+        assert_eq!(
+            error("parent = "),
+            "unexpected end of input, expected an expression"
+        );
+        let not_a_mapper = "`stream_item` takes a closure or the path of a function, such as \
+                            `stream_item = |chunk: &Chunk| chunk.text.clone()`";
+        assert_eq!(error("stream_item = make_mapper()"), not_a_mapper);
+        assert_eq!(error(r#"stream_item = "delta""#), not_a_mapper);
+        assert!(parse("stream_item = Chunk::delta").is_ok());
+        assert!(parse("stream_item = |c| c.delta.clone(), name = \"x\"").is_ok());
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! capture them. The original body always runs in a scope of its own (a closure or an async
 //! block), which keeps `return` and `?` local to it and its `use` items out of our code.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
@@ -23,7 +23,8 @@ use crate::item::{Body, ItemFn};
 /// Expands `item` as an observed function, or explains why it cannot be.
 pub(crate) fn gen_function(args: &ObserveArgs, item: &ItemFn) -> syn::Result<TokenStream> {
     check_signature(item)?;
-    let ctx = Observation::new(args, &item.sig.ident);
+    let stream = stream_shape(args, &item.sig)?;
+    let mut ctx = Observation::new(args, &item.sig.ident);
     let ItemFn {
         outer_attrs,
         vis,
@@ -35,7 +36,9 @@ pub(crate) fn gen_function(args: &ObserveArgs, item: &ItemFn) -> syn::Result<Tok
 
     // A plain function returning a future built by its last expression is observed as async.
     let shape = match body {
-        Body::Parsed(stmts) if sig.asyncness.is_none() => AsyncShape::find(stmts),
+        Body::Parsed(stmts) if sig.asyncness.is_none() && stream.is_none() => {
+            AsyncShape::find(stmts)
+        }
         _ => None,
     };
     let stmts = match (body, shape) {
@@ -46,6 +49,9 @@ pub(crate) fn gen_function(args: &ObserveArgs, item: &ItemFn) -> syn::Result<Tok
         (Body::Parsed(stmts), Some(AsyncShape::InnerFn { index, inner })) => {
             // The inner function is the real body: observe it under the outer name.
             let captured = ctx.captured(&inner.sig.inputs, true)?;
+            if let Some(parent) = &mut ctx.parent {
+                rename_self(parent);
+            }
             let inner_body = Body::Parsed(inner.block.stmts.clone());
             let body = ctx.async_body(
                 &inner.sig.output,
@@ -68,7 +74,8 @@ pub(crate) fn gen_function(args: &ObserveArgs, item: &ItemFn) -> syn::Result<Tok
             if sig.asyncness.is_some() {
                 ctx.async_body(&sig.output, *brace_token, body, &captured)
             } else {
-                ctx.sync_body(&sig.output, user_block(*brace_token, body), &captured)
+                let block = user_block(*brace_token, body);
+                ctx.sync_body(&sig.output, block, &captured, stream)
             }
         }
     };
@@ -114,6 +121,8 @@ struct Observation<'a> {
     args: &'a ObserveArgs,
     krate: Path,
     name: LitStr,
+    /// `parent = ..`, as it is evaluated in the expansion.
+    parent: Option<Expr>,
 }
 
 impl<'a> Observation<'a> {
@@ -126,7 +135,13 @@ impl<'a> Observation<'a> {
             .name
             .clone()
             .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
-        Self { args, krate, name }
+        let parent = args.parent.clone();
+        Self {
+            args,
+            krate,
+            name,
+            parent,
+        }
     }
 
     /// The identifiers bound by the parameters that are captured: every one but `self` and the
@@ -172,7 +187,9 @@ impl<'a> Observation<'a> {
 
     /// The items every expansion starts with: the capture traits and the static descriptor.
     fn prelude(&self) -> TokenStream {
-        let Self { krate, name, args } = self;
+        let Self {
+            krate, name, args, ..
+        } = self;
         let kind = Ident::new(
             args.as_type.unwrap_or(AsType::Span).variant(),
             Span::call_site(),
@@ -188,6 +205,19 @@ impl<'a> Observation<'a> {
         };
         let capture_input = setting(args.capture_input);
         let capture_output = setting(args.capture_output);
+        // Calling the mapper through a function gives an unannotated closure its parameter
+        // type (the item's), which a direct call `(|chunk| ..)(item)` would not.
+        // Spanned at `stream_item`, where a mapper that does not fit the items is reported.
+        let map_item = args.stream_item.as_ref().map(|keyed| {
+            quote_spanned! {keyed.key=>
+                fn __langfuse_map_item<'a, T: ?Sized, U>(
+                    map: impl FnOnce(&'a T) -> U,
+                    item: &'a T,
+                ) -> U {
+                    map(item)
+                }
+            }
+        });
         quote! {
             #[allow(unused_imports)]
             use #krate::__private::autoref::*;
@@ -198,10 +228,12 @@ impl<'a> Observation<'a> {
                     #capture_input,
                     #capture_output,
                 );
+            #map_item
         }
     }
 
-    /// `let __langfuse_observation = <guard>::start(..).with_input(..);`
+    /// `let __langfuse_observation = <guard>::start(..).with_input(..);`, or `start_under` with
+    /// the `parent` expression.
     fn start(&self, guard: &str, captured: &[Ident]) -> TokenStream {
         let krate = &self.krate;
         let guard = Ident::new(guard, Span::call_site());
@@ -218,49 +250,89 @@ impl<'a> Observation<'a> {
                 })
             }
         });
+        let start = match &self.parent {
+            None => quote!(start(&__LANGFUSE_DESCRIPTOR)),
+            Some(parent) => quote!(start_under(&__LANGFUSE_DESCRIPTOR, #parent)),
+        };
         quote! {
-            let __langfuse_observation =
-                #krate::__private::#guard::start(&__LANGFUSE_DESCRIPTOR) #with_input;
+            let __langfuse_observation = #krate::__private::#guard::#start #with_input;
         }
     }
 
     /// The closure given to `end`: an `Err` sets the error, anything else is the output.
     fn outcome(&self) -> TokenStream {
+        let outcome = Ident::new("__langfuse_outcome", Span::call_site());
+        let split = self.split(quote!(&__langfuse_result), &outcome, "output", None);
+        quote!(|__langfuse_outcome| { #split })
+    }
+
+    /// The closure given to `stream`, called with each item: as `outcome`, for one item.
+    fn stream_item(&self) -> TokenStream {
+        let map = self.args.stream_item.as_ref().map(|keyed| &keyed.value);
+        let recorder = Ident::new("__langfuse_recorder", Span::call_site());
+        let split = self.split(quote!(__langfuse_item), &recorder, "item", map);
+        quote!(|__langfuse_item, __langfuse_recorder| { #split })
+    }
+
+    /// Matches `value` (a reference) as a `Result`, or as `Ok` when it is not one: `Ok` is
+    /// captured with `recorder.<record>` (through `map`, if given), `Err` with `recorder.error`.
+    fn split(
+        &self,
+        value: TokenStream,
+        recorder: &Ident,
+        record: &str,
+        map: Option<&Expr>,
+    ) -> TokenStream {
         let krate = &self.krate;
-        let output = if self.args.capture_output == Some(false) {
+        let ok = if self.args.capture_output == Some(false) {
             // Nothing to serialize: leave the capture code out of the binary.
             quote!(::core::result::Result::Ok(_) => {})
         } else {
+            let captured = match map {
+                Some(map) => {
+                    // The call spans the mapper, so that a mismatch with the items points at it.
+                    let mut tokens = map.to_token_stream().into_iter();
+                    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+                    let last = tokens.last().map_or(first, |t| t.span());
+                    let call = Ident::new("__langfuse_map_item", first);
+                    let mut args =
+                        Group::new(Delimiter::Parenthesis, quote!(#map, __langfuse_value));
+                    args.set_span(last);
+                    quote!(&#call #args)
+                }
+                None => quote!(__langfuse_value),
+            };
+            let record = Ident::new(record, Span::call_site());
             quote! {
                 ::core::result::Result::Ok(__langfuse_value) => {
-                    __langfuse_outcome.output(|__langfuse_sink| {
-                        (&&&#krate::__private::Wrap(__langfuse_value))
+                    #recorder.#record(|__langfuse_sink| {
+                        (&&&#krate::__private::Wrap(#captured))
                             .__langfuse_capture(__langfuse_sink)
                     })
                 }
             }
         };
         quote! {
-            |__langfuse_outcome| {
-                match (&&#krate::__private::Wrap(&__langfuse_result)).__langfuse_split() {
-                    #output
-                    ::core::result::Result::Err(__langfuse_error) => {
-                        __langfuse_outcome.error(|__langfuse_sink| {
-                            (&&&#krate::__private::Wrap(__langfuse_error))
-                                .__langfuse_describe(__langfuse_sink)
-                        })
-                    }
+            match (&&#krate::__private::Wrap(#value)).__langfuse_split() {
+                #ok
+                ::core::result::Result::Err(__langfuse_error) => {
+                    #recorder.error(|__langfuse_sink| {
+                        (&&&#krate::__private::Wrap(__langfuse_error))
+                            .__langfuse_describe(__langfuse_sink)
+                    })
                 }
             }
         }
     }
 
-    /// The body of a synchronous function: a guard around the body run as a closure.
+    /// The body of a synchronous function: a guard around the body run as a closure. A
+    /// returned stream takes the guard with it.
     fn sync_body(
         &self,
         output: &ReturnType,
         block: TokenStream,
         captured: &[Ident],
+        stream: Option<StreamShape>,
     ) -> TokenStream {
         let krate = &self.krate;
         let prelude = self.prelude();
@@ -276,14 +348,42 @@ impl<'a> Observation<'a> {
         // The closure declares the function's return type, so the body's `return`s and tail
         // get the same expected type, hence the same coercions, as in the original function.
         let declared = declared.map(|ty| quote!(-> #ty));
-        let outcome = self.outcome();
+        let tail = match stream {
+            None => {
+                let outcome = self.outcome();
+                quote! {
+                    __langfuse_observation.end(#outcome);
+                    #[allow(clippy::implicit_return)]
+                    __langfuse_result
+                }
+            }
+            Some(shape) => {
+                let record = self.stream_item();
+                let observed = quote!(__langfuse_observation.stream(__langfuse_result, #record));
+                let observed = match shape {
+                    StreamShape::Opaque => observed,
+                    // Where `stream = true` forced it on a type that is not a boxed stream, the
+                    // mismatch points at the argument.
+                    StreamShape::Boxed => {
+                        let span = self
+                            .args
+                            .stream
+                            .as_ref()
+                            .map_or_else(Span::call_site, |s| s.key);
+                        quote_spanned!(span=> ::std::boxed::Box::pin(#observed))
+                    }
+                };
+                quote! {
+                    #[allow(clippy::implicit_return)]
+                    #observed
+                }
+            }
+        };
         quote! {
             #prelude
             #start
             let __langfuse_result = #krate::__private::call_once(move || #declared #block);
-            __langfuse_observation.end(#outcome);
-            #[allow(clippy::implicit_return)]
-            __langfuse_result
+            #tail
         }
     }
 
@@ -409,6 +509,146 @@ impl<'a> Observation<'a> {
             #tail
         }
     }
+}
+
+/// How a synchronous function returns the stream that carries its observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamShape {
+    /// `impl Stream<Item = T>`: the observed stream is returned as is.
+    Opaque,
+    /// `Pin<Box<dyn Stream<Item = T>>>`, `BoxStream<'a, T>`: the observed stream is boxed.
+    Boxed,
+}
+
+/// Whether the function's return value is an observed stream, and how it is returned: from
+/// the return type, unless `stream = bool` says otherwise. Rejects `stream` arguments that
+/// cannot apply to this function.
+fn stream_shape(args: &ObserveArgs, sig: &syn::Signature) -> syn::Result<Option<StreamShape>> {
+    let forced = args.stream.as_ref();
+    if sig.asyncness.is_some() {
+        let misplaced = match (forced, &args.stream_item) {
+            (Some(forced), _) if forced.value => Some(forced.key),
+            (_, Some(item)) => Some(item.key),
+            _ => None,
+        };
+        if let Some(key) = misplaced {
+            return Err(syn::Error::new(
+                key,
+                "an `async fn` is observed until its future completes, not until the stream \
+                 it returns ends: to observe the stream, make the function synchronous and \
+                 return `impl Stream`",
+            ));
+        }
+        return Ok(None);
+    }
+    let returned = match &sig.output {
+        ReturnType::Type(_, ty) if !is_never(ty) => Some(&**ty),
+        _ => None,
+    };
+    let detected = returned.and_then(stream_return);
+    let shape = match forced {
+        None => detected,
+        Some(forced) if !forced.value => None,
+        Some(forced) => match returned {
+            // A type alias or another trait (`impl TryStream`): an opaque type can be any
+            // stream; a named one must be a boxed stream, the only kind that can be swapped.
+            Some(ty) => detected.or(Some(match ty {
+                Type::ImplTrait(_) => StreamShape::Opaque,
+                _ => StreamShape::Boxed,
+            })),
+            None => {
+                return Err(syn::Error::new(
+                    forced.key,
+                    "`stream = true` needs a function that returns a stream",
+                ));
+            }
+        },
+    };
+    if let Some(item) = &args.stream_item {
+        let message = if shape.is_none() {
+            Some(match forced {
+                Some(_) => "`stream_item` has no effect with `stream = false`",
+                None => {
+                    "`stream_item` needs a function that returns a stream (`impl Stream`, \
+                     `Pin<Box<dyn Stream>>`, `BoxStream`); for a type alias of one, add \
+                     `stream = true`"
+                }
+            })
+        } else if args.capture_output == Some(false) {
+            Some(
+                "`stream_item` maps the items captured as output: `capture_output = false` captures none",
+            )
+        } else {
+            None
+        };
+        if let Some(message) = message {
+            return Err(syn::Error::new(item.key, message));
+        }
+    }
+    Ok(shape)
+}
+
+/// The stream shape a return type names: `impl Stream<..>` (with any further bounds),
+/// `Pin<Box<dyn Stream<..> + ..>>`, `BoxStream<..>` or `LocalBoxStream<..>`, however
+/// qualified. Only names are seen: `stream = false` opts out for another trait named `Stream`.
+fn stream_return(ty: &Type) -> Option<StreamShape> {
+    fn bounds_stream(bounds: &Punctuated<TypeParamBound, Token![+]>) -> bool {
+        bounds.iter().any(|bound| {
+            matches!(bound, TypeParamBound::Trait(bound)
+                if bound.path.segments.last().is_some_and(|last| last.ident == "Stream"))
+        })
+    }
+    /// The first type argument of the last segment, if it is named `name`.
+    fn argument_of<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
+        let Type::Path(path) = ty else { return None };
+        let last = path.path.segments.last()?;
+        let PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        if last.ident != name {
+            return None;
+        }
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+    }
+    match ty {
+        Type::ImplTrait(t) => bounds_stream(&t.bounds).then_some(StreamShape::Opaque),
+        Type::Paren(t) => stream_return(&t.elem),
+        Type::Group(t) => stream_return(&t.elem),
+        Type::Path(path) => {
+            let last = path.path.segments.last()?;
+            if last.ident == "BoxStream" || last.ident == "LocalBoxStream" {
+                return Some(StreamShape::Boxed);
+            }
+            let boxed = argument_of(ty, "Pin").and_then(|pinned| argument_of(pinned, "Box"))?;
+            match boxed {
+                Type::TraitObject(object) if bounds_stream(&object.bounds) => {
+                    Some(StreamShape::Boxed)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// In the legacy async-trait shape the body runs in an inner function whose receiver is
+/// named `_self`: `self` in the `parent` expression is renamed to match.
+fn rename_self(expr: &mut Expr) {
+    struct Renamer;
+    impl VisitMut for Renamer {
+        fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
+            if path.qself.is_none() && path.path.is_ident("self") {
+                let span = path.path.segments[0].ident.span();
+                path.path.segments[0].ident = Ident::new("_self", span);
+            }
+        }
+        // A nested item has a `self` of its own.
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    Renamer.visit_expr_mut(expr);
 }
 
 /// Whether two identifiers name the same binding, `r#` or not.
@@ -764,6 +1004,118 @@ mod tests {
         assert_eq!(shape("{ 1 }"), None);
     }
 
+    fn stream_of(args: &str, sig: &str) -> syn::Result<Option<StreamShape>> {
+        let args: ObserveArgs = syn::parse_str(args).unwrap();
+        let sig: syn::Signature = syn::parse_str(sig).unwrap();
+        stream_shape(&args, &sig)
+    }
+
+    #[test]
+    fn streams_are_detected_from_the_return_type() {
+        use StreamShape::{Boxed, Opaque};
+        for (output, shape) in [
+            ("impl Stream<Item = String>", Some(Opaque)),
+            ("impl futures::Stream<Item = u8> + Send + 'a", Some(Opaque)),
+            ("impl Send + Stream<Item = u8>", Some(Opaque)),
+            (
+                "Pin<Box<dyn Stream<Item = Result<Chunk, E>> + Send>>",
+                Some(Boxed),
+            ),
+            (
+                "std::pin::Pin<Box<dyn futures_core::Stream<Item = u8> + 'a>>",
+                Some(Boxed),
+            ),
+            ("BoxStream<'a, u8>", Some(Boxed)),
+            ("futures::stream::LocalBoxStream<'static, u8>", Some(Boxed)),
+            ("impl Iterator<Item = u8>", None),
+            ("impl TryStream<Ok = u8, Error = E>", None),
+            ("Pin<Box<dyn Future<Output = u8>>>", None),
+            ("Box<dyn Stream<Item = u8>>", None),
+            ("ReceiverStream<u8>", None),
+            ("Result<impl Stream<Item = u8>, E>", None),
+            ("!", None),
+        ] {
+            let sig = format!("fn f() -> {output}");
+            assert_eq!(stream_of("", &sig).unwrap(), shape, "{output}");
+        }
+        assert_eq!(stream_of("", "fn f()").unwrap(), None);
+        assert_eq!(
+            stream_of("", "async fn f() -> impl Stream<Item = u8>").unwrap(),
+            None,
+            "an async fn is observed until its future completes"
+        );
+    }
+
+    #[test]
+    fn stream_overrides_detection() {
+        use StreamShape::{Boxed, Opaque};
+        let forced = |output: &str| stream_of("stream = true", &format!("fn f() -> {output}"));
+        assert_eq!(forced("ChatStream").unwrap(), Some(Boxed));
+        assert_eq!(
+            forced("impl TryStream<Ok = u8, Error = E>").unwrap(),
+            Some(Opaque)
+        );
+        assert_eq!(forced("BoxStream<'static, u8>").unwrap(), Some(Boxed));
+        assert_eq!(
+            stream_of("stream = false", "fn f() -> impl Stream<Item = u8>").unwrap(),
+            None
+        );
+        assert_eq!(
+            stream_of("stream = false", "async fn f() -> u8").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn stream_arguments_that_cannot_apply() {
+        let error = |args: &str, sig: &str| stream_of(args, sig).unwrap_err().to_string();
+        assert_eq!(
+            error("stream = true", "fn f()"),
+            "`stream = true` needs a function that returns a stream"
+        );
+        assert_eq!(
+            error("stream = true", "fn f() -> !"),
+            "`stream = true` needs a function that returns a stream"
+        );
+        assert!(
+            error("stream = true", "async fn f() -> ChatStream")
+                .starts_with("an `async fn` is observed until its future completes")
+        );
+        assert!(
+            error("stream_item = f", "async fn f() -> impl Stream<Item = u8>")
+                .starts_with("an `async fn` is observed until its future completes")
+        );
+        assert!(
+            error("stream_item = f", "fn f() -> Vec<u8>")
+                .starts_with("`stream_item` needs a function that returns a stream")
+        );
+        assert_eq!(
+            error(
+                "stream = false, stream_item = f",
+                "fn f() -> impl Stream<Item = u8>"
+            ),
+            "`stream_item` has no effect with `stream = false`"
+        );
+        assert!(
+            error(
+                "capture_output = false, stream_item = f",
+                "fn f() -> impl Stream<Item = u8>"
+            )
+            .contains("`capture_output = false` captures none")
+        );
+    }
+
+    #[test]
+    fn parent_follows_self_into_a_legacy_async_trait_body() {
+        let mut expr: Expr =
+            syn::parse_str("self.header(|h| self.pick(h), { fn f(&self) {} })").unwrap();
+        rename_self(&mut expr);
+        assert_eq!(
+            expr.to_token_stream().to_string(),
+            "_self . header (| h | _self . pick (h) , { fn f (& self) { } })"
+        );
+    }
+
     #[test]
     fn legacy_async_trait_observes_the_inner_function() {
         let item = quote! {
@@ -775,7 +1127,7 @@ mod tests {
                 Box::pin(__get(self, key))
             }
         };
-        let expanded = crate::observe_tokens(TokenStream::new(), item);
+        let expanded = crate::observe_tokens(TokenStream::new(), item.clone());
         let outer: syn::ItemFn = syn::parse2(expanded).unwrap();
         let Stmt::Item(syn::Item::Fn(inner)) = &outer.block.stmts[0] else {
             panic!("the inner function comes first");
@@ -787,5 +1139,15 @@ mod tests {
         assert!(body.contains(r#"Descriptor :: new ("get""#), "{body}");
         assert!(body.contains(r#"arg ("key")"#), "{body}");
         assert!(!body.contains(r#"arg ("_self")"#), "{body}");
+        assert!(body.contains("AsyncObservation :: start (&"), "{body}");
+
+        let args = quote!(parent = self.traceparent(key));
+        let expanded = crate::observe_tokens(args, item);
+        assert!(
+            expanded.to_string().contains(
+                "AsyncObservation :: start_under (& __LANGFUSE_DESCRIPTOR , _self . traceparent (key))"
+            ),
+            "{expanded}"
+        );
     }
 }

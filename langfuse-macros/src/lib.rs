@@ -94,6 +94,76 @@ use proc_macro2::TokenStream;
 /// # fetch(&Client, "https://example.com");
 /// ```
 ///
+/// ## `parent = expr`
+///
+/// The observation's parent, in place of the current observation: any expression whose type
+/// implements [`IntoParent`](https://docs.rs/langfuse/latest/langfuse/trait.IntoParent.html),
+/// that is a W3C `traceparent` value (`&str`, `String` or `Traceparent`), an
+/// `ObservationContext`, or an `Option` of one of those. It may use the function's arguments,
+/// and is evaluated when the observation starts, before the body runs (for an `async fn`, at
+/// its first poll).
+///
+/// Given the `traceparent` header of a request from another service, the observation joins
+/// that service's trace as a child of its span, and is marked as this service's root
+/// (`langfuse.internal.as_root`); its own children are ordinary children. `None`, or a header
+/// that does not parse (logged at debug level), falls back to the current context: the
+/// observation is a child of the current observation, or starts a new trace. A bad header
+/// never fails a request. The calling side sends
+/// [`current_traceparent()`](https://docs.rs/langfuse/latest/langfuse/fn.current_traceparent.html).
+///
+/// ```
+/// # use langfuse::observe;
+/// // An HTTP handler; in axum, for instance, the header is
+/// // `headers.get("traceparent").and_then(|value| value.to_str().ok())`.
+/// #[observe(parent = traceparent)]
+/// async fn handle(traceparent: Option<&str>, body: String) -> usize {
+///     body.len()
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// handle(Some(header), "{}".into()).await; // in the caller's trace
+/// handle(None, "{}".into()).await; // as without `parent`
+/// # }
+/// ```
+///
+/// The expression takes what it names as any expression does: to keep using a `String`
+/// argument in the body, write `parent = &header`.
+///
+/// ## `stream = bool`
+///
+/// Whether the function returns an observed stream (see [Streams](#streams)), which is
+/// otherwise decided from the return type. `stream = false` opts out, for a trait of your own
+/// that happens to be named `Stream`; `stream = true` opts in, for a type alias of
+/// `Pin<Box<dyn Stream<..>>>` or an `impl` of another stream trait (`impl TryStream<..>`).
+///
+/// ## `stream_item = mapper`
+///
+/// What is captured of each item of an observed stream: a closure, or the path of a function,
+/// that takes the item (the `Ok` value, for a stream of `Result`s) by reference and returns
+/// the value to capture, captured as any output is. Mapping chat completion chunks to their
+/// text makes the output the completion's text rather than a list of chunks.
+///
+/// ```
+/// # use langfuse::observe;
+/// use futures::stream::{self, Stream};
+///
+/// struct ChatChunk {
+///     delta: String,
+///     logprobs: Vec<f32>,
+/// }
+///
+/// #[observe(as_type = "generation", stream_item = |chunk: &ChatChunk| chunk.delta.clone())]
+/// fn chat(prompt: &str) -> impl Stream<Item = ChatChunk> + use<> {
+///     let words: Vec<String> = prompt.split_inclusive(' ').map(str::to_owned).collect();
+///     stream::iter(words.into_iter().map(|delta| ChatChunk { delta, logprobs: vec![] }))
+/// }
+/// # use futures::StreamExt as _;
+/// # let chunks: Vec<ChatChunk> = futures::executor::block_on(chat("Hello there").collect());
+/// # assert_eq!(chunks.len(), 2);
+/// # assert!(chunks[0].logprobs.is_empty());
+/// ```
+///
 /// ## `crate = path`
 ///
 /// Where the `langfuse` crate is, for code that reaches it through a re-export. By default
@@ -157,6 +227,50 @@ use proc_macro2::TokenStream;
 /// # assert_eq!(parse("21"), Ok(42));
 /// ```
 ///
+/// # Streams
+///
+/// A synchronous function that returns a stream is observed until the stream ends, not until
+/// it returns: its observation moves into the stream, which makes it current while it is
+/// polled (so what runs to produce an item is its child), and ends it when the stream yields
+/// its last item, or when the stream is dropped before that (level `WARNING`, "cancelled").
+/// The return types recognized are `impl Stream<Item = T>` (with any further bounds),
+/// `Pin<Box<dyn Stream<Item = T> + ..>>`, and the `futures` aliases `BoxStream<'a, T>` and
+/// `LocalBoxStream<'a, T>`; `stream = bool` overrides the choice. A boxed stream is boxed
+/// once more to carry the observation.
+///
+/// Items are captured as they pass, within the capture budget: the output is their text
+/// joined when every item is a string (a stream of tokens), otherwise the list of items. In a
+/// stream of `Result`s, an `Err` item sets level `ERROR` with its `Display` as status message,
+/// and the `Ok` values are the items. For a generation (and the other generation-like types),
+/// the time of the first item is recorded as the completion start time, from which Langfuse
+/// shows the time to first token.
+///
+/// ```
+/// # use langfuse::observe;
+/// use futures::stream::{self, BoxStream, StreamExt};
+///
+/// #[observe(as_type = "generation")]
+/// fn complete(prompt: &str) -> BoxStream<'static, Result<String, std::io::Error>> {
+///     let tokens: Vec<_> = prompt.split_inclusive(' ').map(|t| Ok(t.to_uppercase())).collect();
+///     stream::iter(tokens).boxed() // output "HELLO WORLD", once the stream is read
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let mut tokens = complete("hello world");
+/// let mut text = String::new();
+/// while let Some(token) = tokens.next().await {
+///     text.push_str(&token?);
+/// } // the observation ends here, when the stream does
+/// # assert_eq!(text, "HELLO WORLD");
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+///
+/// An `async fn` that returns a stream is observed until its future completes, as any other
+/// `async fn`, and the stream it returns is not observed. Build the stream in a synchronous
+/// function returning `impl Stream` (with `futures::stream::unfold`, an `async_stream`
+/// block, ...) to observe it to its end.
+///
 /// # Async functions and methods
 ///
 /// An `async fn` is observed while its future runs: the observation is current on every poll,
@@ -201,10 +315,11 @@ use proc_macro2::TokenStream;
 /// # What it expands to
 ///
 /// The signature is kept as written. The body becomes: a static descriptor (name, type, capture
-/// settings); a start call that captures the arguments only if the observation is recorded; the
-/// original body, in a closure (sync) or an async block (async) so that `return` and `?` stay
-/// inside it; and an end call that records the outcome. `cargo expand` shows it; it reads like
-/// this for a synchronous function:
+/// settings); a start call (`start_under` with `parent`) that captures the arguments only if
+/// the observation is recorded; the original body, in a closure (sync) or an async block
+/// (async) so that `return` and `?` stay inside it; and an end call that records the outcome,
+/// or, for a returned stream, a wrapper that records each item and ends with the stream.
+/// `cargo expand` shows it; it reads like this for a synchronous function:
 ///
 /// ```text
 /// fn add(a: u32, b: u32) -> u32 {
@@ -219,8 +334,9 @@ use proc_macro2::TokenStream;
 ///
 /// # Compile errors
 ///
-/// Unknown, duplicated or ill-typed arguments, a `skip` naming no parameter, and functions that
-/// cannot be observed are compile errors that point at the offending token. The function is
+/// Unknown, duplicated or ill-typed arguments, a `skip` naming no parameter, a `parent` that is
+/// no parent, `stream_item` on a function that returns no stream, and functions that cannot be
+/// observed are compile errors that point at the offending token. The function is
 /// still emitted as written, so its callers keep compiling while the error is fixed.
 ///
 /// ```compile_fail
@@ -235,6 +351,14 @@ use proc_macro2::TokenStream;
 /// # use langfuse::observe;
 /// #[observe(as_type = "event")] // error: a function cannot be an `event`
 /// fn happened() {}
+/// ```
+///
+/// ```compile_fail
+/// # use langfuse::observe;
+/// #[observe(stream_item = |n: &u32| n * 2)] // error: `stream_item` needs a function that
+/// fn double(n: u32) -> u32 {                 // returns a stream
+///     n * 2
+/// }
 /// ```
 #[proc_macro_attribute]
 pub fn observe(

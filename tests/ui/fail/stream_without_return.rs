@@ -1,0 +1,8 @@
+use langfuse::observe;
+
+#[observe(stream = true)]
+fn numbers() {}
+
+fn main() {
+    numbers();
+}
