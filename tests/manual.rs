@@ -275,3 +275,37 @@ fn create_event_records_a_point_in_time_under_the_current_observation() {
         plain.span.end_time_unix_nano
     );
 }
+
+#[observe(capture_input = false, capture_output = false)]
+fn early_work() {}
+
+#[test]
+fn events_and_observations_before_init_are_recorded_and_shipped_once_the_client_is_up() {
+    let receiver = Receiver::start();
+    // SAFETY: nextest runs each test in its own process; the receiver's thread reads no
+    // environment variables.
+    unsafe {
+        std::env::set_var("LANGFUSE_PUBLIC_KEY", setup::PUBLIC_KEY);
+        std::env::set_var("LANGFUSE_SECRET_KEY", setup::SECRET_KEY);
+        std::env::set_var("LANGFUSE_BASE_URL", receiver.base_url());
+    }
+
+    // A library's event at startup, before the application calls init().
+    create_event("early-event", |event| {
+        event.input("before init");
+    });
+    early_work();
+    start_observation("early-manual").start().end();
+
+    let langfuse = setup::init(&receiver);
+    assert!(langfuse.flush(WAIT).is_complete());
+    let tree = Tree::new(receiver.wait_for_spans(3, WAIT));
+    let event = tree.one("early-event");
+    assert_eq!(event.str_attr("langfuse.observation.type"), Some("event"));
+    assert_eq!(
+        event.str_attr("langfuse.observation.input"),
+        Some("before init")
+    );
+    tree.one("early_work");
+    tree.one("early-manual");
+}
