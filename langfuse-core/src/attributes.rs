@@ -191,9 +191,11 @@ impl TraceAttributes {
     }
 }
 
-/// Keeps a propagated string if it fits Langfuse's limit; warns once otherwise.
+/// Keeps a propagated string if it fits Langfuse's limit; warns once otherwise. The limit is in
+/// characters (Unicode scalar values), as Python's `len` counts them, not in bytes.
 fn checked(field: &'static str, value: String) -> Option<String> {
-    if value.len() <= MAX_PROPAGATED_LEN {
+    // Fewer bytes than the limit means fewer characters too: only long values are counted.
+    if value.len() <= MAX_PROPAGATED_LEN || value.chars().count() <= MAX_PROPAGATED_LEN {
         return Some(value);
     }
     static WARNED: AtomicBool = AtomicBool::new(false);
@@ -201,11 +203,11 @@ fn checked(field: &'static str, value: String) -> Option<String> {
         tracing::warn!(
             target: "langfuse",
             field,
-            length = value.len(),
+            characters = value.chars().count(),
             "trace attribute longer than {MAX_PROPAGATED_LEN} characters dropped (Langfuse indexes these for filtering; put long values in metadata). Further drops are logged at debug level"
         );
     } else {
-        tracing::debug!(target: "langfuse", field, length = value.len(), "oversize trace attribute dropped");
+        tracing::debug!(target: "langfuse", field, characters = value.chars().count(), "oversize trace attribute dropped");
     }
     None
 }
@@ -261,6 +263,18 @@ mod tests {
         assert_eq!(attributes.user_id, None);
         attributes.user_id("u".repeat(MAX_PROPAGATED_LEN));
         assert!(attributes.user_id.is_some());
+    }
+
+    #[test]
+    fn the_limit_counts_characters_not_bytes() {
+        let mut attributes = TraceAttributes::default();
+        attributes.session_id("é".repeat(MAX_PROPAGATED_LEN));
+        assert!(
+            attributes.session_id.is_some(),
+            "200 characters in 400 bytes"
+        );
+        attributes.session_id("é".repeat(MAX_PROPAGATED_LEN + 1));
+        assert_eq!(attributes.session_id, None);
     }
 
     #[test]

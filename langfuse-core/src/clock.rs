@@ -33,20 +33,83 @@ pub(crate) fn system_time_to_unix_nanos(time: SystemTime) -> u64 {
 }
 
 /// Pairs a raw clock reading with the wall-clock time at that moment, so that later readings
-/// can be converted to Unix nanoseconds. Taken on the exporter thread, refreshed per batch so
-/// that drift between the TSC and the system clock never accumulates.
+/// can be converted to Unix nanoseconds. Taken on the exporter thread for each batch.
+///
+/// Observations of one trace often leave in different batches, so every batch must convert
+/// with the same anchor: two independent measurements disagree by the time between their two
+/// reads (hundreds of nanoseconds, or milliseconds when the exporter thread is descheduled
+/// between them), enough for a child to appear to start before its parent or end after it.
+/// [`Anchor::now`] therefore keeps one process-wide anchor and replaces it only when the
+/// clocks have drifted apart by more than [`MAX_DRIFT_NANOS`], so drift never accumulates
+/// beyond that either.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Anchor {
     raw: u64,
     unix_nanos: u64,
 }
 
+/// How far the TSC and the system clock may drift apart before the anchor is renewed. Langfuse
+/// keeps milliseconds, so a smaller step would never show, while renewing on every batch would
+/// add the measurement's noise to every batch.
+const MAX_DRIFT_NANOS: u64 = 1_000_000;
+
+/// The anchor every batch converts with; see [`Anchor`].
+static CURRENT: parking_lot::Mutex<Option<Anchor>> = parking_lot::Mutex::new(None);
+
 impl Anchor {
-    /// Reads both clocks now.
+    /// The process-wide anchor, renewed first if the clocks have drifted apart.
     pub(crate) fn now() -> Self {
-        let raw = clock().raw();
-        let unix_nanos = unix_nanos_now();
-        Self { raw, unix_nanos }
+        let (fresh, uncertainty) = Self::measure_with_uncertainty();
+        let mut current = CURRENT.lock();
+        match *current {
+            // Kept while it agrees with the clocks, or while the measurement is too noisy
+            // (the thread kept being descheduled) to tell.
+            Some(anchor)
+                if uncertainty > MAX_DRIFT_NANOS / 4
+                    || anchor
+                        .unix_nanos(Timestamp::from_ticks(fresh.raw))
+                        .abs_diff(fresh.unix_nanos)
+                        <= MAX_DRIFT_NANOS =>
+            {
+                anchor
+            }
+            _ => {
+                *current = Some(fresh);
+                fresh
+            }
+        }
+    }
+
+    /// A fresh measurement, bypassing the process-wide anchor.
+    #[cfg(test)]
+    fn measure() -> Self {
+        Self::measure_with_uncertainty().0
+    }
+
+    /// Reads both clocks, the TSC on either side of the system clock, and keeps the tightest
+    /// of a few tries (being descheduled between the reads would skew the pair). Returns the
+    /// pair and the time between its two TSC reads, which bounds its error.
+    fn measure_with_uncertainty() -> (Self, u64) {
+        let clock = clock();
+        let mut best: Option<(u64, Self)> = None;
+        for _ in 0..8 {
+            let before = clock.raw();
+            let unix_nanos = unix_nanos_now();
+            let after = clock.raw().max(before);
+            let width = clock.delta_as_nanos(before, after);
+            let candidate = Self {
+                raw: before + (after - before) / 2,
+                unix_nanos,
+            };
+            if best.is_none_or(|(narrowest, _)| width < narrowest) {
+                best = Some((width, candidate));
+            }
+            if width <= 1_000 {
+                break;
+            }
+        }
+        let (width, anchor) = best.expect("at least one try");
+        (anchor, width)
     }
 
     /// A fixed anchor, for tests that need exact timestamps.
@@ -93,10 +156,22 @@ mod tests {
     fn ticks_before_the_anchor_convert_backwards() {
         let early = now();
         std::thread::sleep(std::time::Duration::from_millis(5));
-        let anchor = Anchor::now();
+        // A fresh measurement: the process-wide anchor may be older than `early`.
+        let anchor = Anchor::measure();
         let converted = anchor.unix_nanos(early);
         assert!(converted < anchor.unix_nanos);
         assert!(anchor.unix_nanos - converted >= 4_000_000);
+    }
+
+    #[test]
+    fn consecutive_anchors_convert_a_reading_to_the_same_time() {
+        // Two spans of one trace can leave in different batches: converted with anchors that
+        // disagree, a child could end after its parent.
+        let reading = now();
+        for _ in 0..100 {
+            let (first, second) = (Anchor::now(), Anchor::now());
+            assert_eq!(first.unix_nanos(reading), second.unix_nanos(reading));
+        }
     }
 
     #[test]

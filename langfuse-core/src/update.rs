@@ -379,12 +379,13 @@ pub fn update_current_trace(update: impl FnOnce(&mut TraceAttributes)) {
     if !recording_here() {
         return;
     }
+    if crate::context::current_parent().is_none() {
+        tracing::debug!(target: "langfuse", "no trace is current: update_current_trace ignored");
+        return;
+    }
     let mut attributes = TraceAttributes::default();
     update(&mut attributes);
-    let applied = with_local(|l| l.update_trace(&attributes)).unwrap_or(false);
-    if !applied {
-        tracing::debug!(target: "langfuse", "no trace is current: update_current_trace ignored");
-    }
+    with_local(|l| l.update_trace(&attributes));
 }
 
 /// Propagates trace attributes (user, session, tags, metadata, trace name, version...) to the

@@ -1,0 +1,311 @@
+//! Observations without the macro: `start_observation` with a type, explicit times (importing
+//! past work), explicit parents (another observation, a remote `traceparent`), `enter()` to
+//! make one current, ending on drop; and `create_event` for points in time.
+
+mod support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use langfuse::{
+    Level, ObservationContext, ObservationType, create_event, observe, start_observation,
+    update_current_generation, update_current_span, update_current_trace,
+};
+use serde_json::{Value, json};
+use support::setup::{self, Tree, WAIT};
+use support::{ReceivedSpan, Receiver};
+
+fn json_attr(span: &ReceivedSpan, key: &str) -> Value {
+    let text = span
+        .str_attr(key)
+        .unwrap_or_else(|| panic!("{} has no {key}: {:?}", span.name(), span.attr_keys()));
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{key} is not JSON ({e}): {text}"))
+}
+
+#[test]
+fn imported_work_arrives_with_its_type_and_exact_nanosecond_times() {
+    let receiver = Receiver::start();
+    let langfuse = setup::init(&receiver);
+
+    // 2023-11-14T22:13:20.123456789Z, a day-old batch job that ran for 42 s and 1 ns.
+    const STARTED: u64 = 1_700_000_000_123_456_789;
+    const ENDED: u64 = STARTED + 42_000_000_001;
+    let started = UNIX_EPOCH + Duration::from_nanos(STARTED);
+    let mut import = start_observation("nightly-embedding")
+        .as_type(ObservationType::Embedding)
+        .start_time(started)
+        .start();
+    import.update(|embedding| {
+        embedding
+            .model("text-embedding-3-small")
+            .usage_details(&json!({ "input": 9000 }));
+    });
+    import.end_at(UNIX_EPOCH + Duration::from_nanos(ENDED));
+    assert!(langfuse.flush(WAIT).is_complete());
+
+    let span = &receiver.wait_for_spans(1, WAIT)[0];
+    assert_eq!(span.name(), "nightly-embedding");
+    assert_eq!(
+        span.str_attr("langfuse.observation.type"),
+        Some("embedding")
+    );
+    assert_eq!(span.span.start_time_unix_nano, STARTED);
+    assert_eq!(span.span.end_time_unix_nano, ENDED);
+    assert_eq!(
+        span.str_attr("langfuse.observation.model.name"),
+        Some("text-embedding-3-small")
+    );
+    assert_eq!(span.parent_span_id(), None, "a new trace");
+}
+
+#[test]
+fn every_type_is_sent_as_its_lowercase_name() {
+    let receiver = Receiver::start();
+    let langfuse = setup::init(&receiver);
+
+    for kind in ObservationType::ALL {
+        start_observation(format!("a {kind}"))
+            .as_type(kind)
+            .start()
+            .end();
+    }
+    assert!(langfuse.flush(WAIT).is_complete());
+
+    let tree = Tree::new(receiver.wait_for_spans(ObservationType::ALL.len(), WAIT));
+    for kind in ObservationType::ALL {
+        assert_eq!(
+            tree.one(&format!("a {kind}"))
+                .str_attr("langfuse.observation.type"),
+            Some(kind.as_str())
+        );
+    }
+}
+
+#[test]
+fn a_context_from_another_observation_makes_a_child_and_a_traceparent_a_remote_root() {
+    let receiver = Receiver::start();
+    let langfuse = setup::init(&receiver);
+
+    let batch = start_observation("batch").start();
+    let item = start_observation("item").parent(batch.context()).start();
+    let batch_trace = batch.trace_id().unwrap().to_string();
+    let batch_id = batch.id().unwrap().to_string();
+    item.end();
+    batch.end();
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const CALLER: &str = "00f067aa0ba902b7";
+    let remote = ObservationContext::from_traceparent(&format!("00-{TRACE}-{CALLER}-01")).unwrap();
+    let job = start_observation("job").parent(remote).start();
+    let step = start_observation("step").parent(job.context()).start();
+    step.end();
+    job.end();
+    assert!(langfuse.flush(WAIT).is_complete());
+
+    let tree = Tree::new(receiver.wait_for_spans(4, WAIT));
+    let item = tree.one("item");
+    assert_eq!(item.trace_id(), batch_trace);
+    assert_eq!(item.parent_span_id(), Some(batch_id));
+    tree.assert_child("item", "batch");
+    for local in ["batch", "item"] {
+        assert!(!tree.one(local).has_attr("langfuse.internal.as_root"));
+    }
+
+    let job = tree.one("job");
+    assert_eq!(job.trace_id(), TRACE, "the caller's trace");
+    assert_eq!(job.parent_span_id().as_deref(), Some(CALLER));
+    assert_eq!(
+        job.bool_attr("langfuse.internal.as_root"),
+        Some(true),
+        "the first observation under a remote parent is this service's root"
+    );
+    tree.assert_child("step", "job");
+    assert!(
+        !tree.one("step").has_attr("langfuse.internal.as_root"),
+        "only the first one"
+    );
+}
+
+#[observe(capture_input = false, capture_output = false)]
+fn observed_child() {}
+
+#[test]
+fn an_entered_observation_is_current_for_observe_children_and_updates() {
+    let receiver = Receiver::start();
+    let langfuse = setup::init(&receiver);
+
+    let mut generation = start_observation("llm-callback")
+        .as_type(ObservationType::Generation)
+        .start();
+    let id = generation.id();
+    assert!(id.is_some());
+    {
+        let _current = generation.enter();
+        assert_eq!(langfuse::current_observation_id(), id);
+        observed_child();
+        update_current_span(|span| {
+            span.metadata(&json!({ "entered": true }))
+                .level(Level::Debug);
+        });
+        update_current_generation(|generation| {
+            generation.model("gpt-4o-mini");
+        });
+        update_current_trace(|trace| {
+            trace.user_id("user-42");
+        });
+    }
+    assert_eq!(langfuse::current_observation_id(), None, "left on drop");
+    // Updates after the guard dropped go nowhere; the handle still updates directly.
+    update_current_span(|span| {
+        span.name("not applied");
+    });
+    generation.update(|generation| {
+        generation.output("done");
+    });
+    generation.end();
+    assert!(langfuse.flush(WAIT).is_complete());
+
+    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
+    tree.assert_child("observed_child", "llm-callback");
+    let generation = tree.one("llm-callback");
+    assert_eq!(
+        json_attr(generation, "langfuse.observation.metadata"),
+        json!({ "entered": true })
+    );
+    assert_eq!(
+        generation.str_attr("langfuse.observation.level"),
+        Some("DEBUG")
+    );
+    assert_eq!(
+        generation.str_attr("langfuse.observation.model.name"),
+        Some("gpt-4o-mini")
+    );
+    assert_eq!(
+        generation.str_attr("langfuse.observation.output"),
+        Some("done")
+    );
+    assert_eq!(generation.str_attr("user.id"), Some("user-42"));
+    assert_eq!(
+        tree.one("observed_child").str_attr("user.id"),
+        None,
+        "it ended before the trace update"
+    );
+}
+
+#[test]
+fn an_observation_ends_when_dropped_on_any_thread() {
+    let receiver = Receiver::start();
+    let langfuse = setup::init(&receiver);
+
+    let before = SystemTime::now();
+    {
+        let _scoped = start_observation("dropped-here").start();
+    }
+    let moved = start_observation("dropped-on-another-thread").start();
+    std::thread::spawn(move || drop(moved)).join().unwrap();
+    let after = SystemTime::now();
+    assert!(langfuse.flush(WAIT).is_complete());
+
+    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
+    let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    // The exporter converts clock readings to Unix time; its calibration gets a generous margin.
+    let (low, high) = (unix(before) - 1_000_000_000, unix(after) + 1_000_000_000);
+    for name in ["dropped-here", "dropped-on-another-thread"] {
+        let span = &tree.one(name).span;
+        assert!(
+            span.start_time_unix_nano <= span.end_time_unix_nano,
+            "{name}"
+        );
+        assert!(
+            low <= span.start_time_unix_nano && span.end_time_unix_nano <= high,
+            "{name} ended when dropped"
+        );
+    }
+    assert_eq!(tree.traces().len(), 2, "two separate roots");
+}
+
+#[observe(capture_input = false, capture_output = false)]
+fn handler_with_events() {
+    create_event("cache-miss", |event| {
+        event
+            .input(&json!({ "key": "user:42" }))
+            .metadata(&json!({ "cache": "redis", "ttl_s": 60 }))
+            .level(Level::Warning)
+            .status_message("cold cache");
+    });
+    create_event("plain", |_| {});
+}
+
+#[test]
+fn create_event_records_a_point_in_time_under_the_current_observation() {
+    let receiver = Receiver::start();
+    let langfuse = setup::init(&receiver);
+
+    handler_with_events();
+    assert!(langfuse.flush(WAIT).is_complete());
+
+    let tree = Tree::new(receiver.wait_for_spans(3, WAIT));
+    tree.assert_child("cache-miss", "handler_with_events");
+    tree.assert_child("plain", "handler_with_events");
+    let event = tree.one("cache-miss");
+    assert_eq!(event.str_attr("langfuse.observation.type"), Some("event"));
+    assert_eq!(
+        event.span.start_time_unix_nano, event.span.end_time_unix_nano,
+        "an event has no duration"
+    );
+    assert_eq!(
+        json_attr(event, "langfuse.observation.input"),
+        json!({ "key": "user:42" })
+    );
+    assert_eq!(
+        json_attr(event, "langfuse.observation.metadata"),
+        json!({ "cache": "redis", "ttl_s": 60 })
+    );
+    assert_eq!(
+        event.str_attr("langfuse.observation.level"),
+        Some("WARNING")
+    );
+    assert_eq!(
+        event.str_attr("langfuse.observation.status_message"),
+        Some("cold cache")
+    );
+    let plain = tree.one("plain");
+    assert_eq!(plain.str_attr("langfuse.observation.type"), Some("event"));
+    assert_eq!(
+        plain.span.start_time_unix_nano,
+        plain.span.end_time_unix_nano
+    );
+}
+
+#[observe(capture_input = false, capture_output = false)]
+fn early_work() {}
+
+#[test]
+fn events_and_observations_before_init_are_recorded_and_shipped_once_the_client_is_up() {
+    let receiver = Receiver::start();
+    // SAFETY: nextest runs each test in its own process; the receiver's thread reads no
+    // environment variables.
+    unsafe {
+        std::env::set_var("LANGFUSE_PUBLIC_KEY", setup::PUBLIC_KEY);
+        std::env::set_var("LANGFUSE_SECRET_KEY", setup::SECRET_KEY);
+        std::env::set_var("LANGFUSE_BASE_URL", receiver.base_url());
+    }
+
+    // A library's event at startup, before the application calls init().
+    create_event("early-event", |event| {
+        event.input("before init");
+    });
+    early_work();
+    start_observation("early-manual").start().end();
+
+    let langfuse = setup::init(&receiver);
+    assert!(langfuse.flush(WAIT).is_complete());
+    let tree = Tree::new(receiver.wait_for_spans(3, WAIT));
+    let event = tree.one("early-event");
+    assert_eq!(event.str_attr("langfuse.observation.type"), Some("event"));
+    assert_eq!(
+        event.str_attr("langfuse.observation.input"),
+        Some("before init")
+    );
+    tree.one("early_work");
+    tree.one("early-manual");
+}
