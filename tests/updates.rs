@@ -437,3 +437,24 @@ fn update_closures_are_not_called_with_tracing_disabled() {
         "a disabled client sends nothing"
     );
 }
+
+#[observe]
+fn explicit_output_wins() -> u32 {
+    langfuse::update_current_span(|span| {
+        span.output("what the user chose to show");
+    });
+    42
+}
+
+#[test]
+fn an_output_set_by_an_update_wins_over_the_captured_return_value() {
+    let receiver = Receiver::start();
+    let langfuse = setup::init(&receiver);
+    assert_eq!(explicit_output_wins(), 42);
+    assert!(langfuse.flush(WAIT).is_complete());
+    let span = &receiver.wait_for_spans(1, WAIT)[0];
+    assert_eq!(
+        span.str_attr("langfuse.observation.output"),
+        Some("what the user chose to show")
+    );
+}

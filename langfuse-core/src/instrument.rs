@@ -87,7 +87,12 @@ impl Outcome {
 
     fn apply(self, observation: &mut Record) {
         if let Some(output) = self.output {
-            observation.data_mut().output = Some(output.into_payload());
+            // An output set explicitly (`update_current_span`) is what the user meant to show:
+            // it wins over the captured return value.
+            let data = observation.data_mut();
+            if data.output.is_none() {
+                data.output = Some(output.into_payload());
+            }
         }
         if let Some(error) = self.error {
             let message = error.into_string();

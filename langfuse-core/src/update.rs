@@ -73,7 +73,7 @@ impl ObservationUpdate {
         self
     }
 
-    /// Sets the output (replacing a captured one).
+    /// Sets the output. It takes precedence over the return value `#[observe]` captures.
     ///
     /// ```
     /// langfuse_core::update_current_span(|span| {
