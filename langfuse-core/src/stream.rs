@@ -113,8 +113,15 @@ impl<S, R> ObservedStream<S, R> {
         let Some(mut observation) = self.frame.take().and_then(Frame::into_observation) else {
             return;
         };
-        if let Some(items) = self.items.take() {
-            observation.data_mut().output = Some(items.into_payload());
+        // A stream dropped before its first item produced nothing to show; an output set with
+        // `update_current_span` wins over the captured items.
+        if let Some(items) = self.items.take()
+            && !(cancelled && items.count == 0)
+        {
+            let data = observation.data_mut();
+            if data.output.is_none() {
+                data.output = Some(items.into_payload());
+            }
         }
         if let Some(error) = self.error.take() {
             observation.fail(Level::Error, || error);
