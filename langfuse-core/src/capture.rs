@@ -18,6 +18,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::observation::Payload;
 
+mod guard;
+
 /// Marker appended to a field cut at its byte budget.
 const TRUNCATED_MARKER: &str = "… [truncated by langfuse]";
 
@@ -246,14 +248,18 @@ impl InputRecorder {
     }
 }
 
-/// Serializes with serde into a bounded sink.
+/// Serializes with serde into a bounded sink, through the [`guard`] adapter: non-finite floats
+/// become string markers and nesting stops at [`guard::MAX_DEPTH`] (serde_json alone writes
+/// `null` for the first and overflows the stack on the second).
 fn write_serialize<T: serde::Serialize + ?Sized>(value: &T, sink: &mut JsonSink) {
-    sink.value(|sink| match serde_json::to_writer(&mut *sink, value) {
-        Ok(()) => Ok(()),
-        // The budget ran out: the sink already knows, and keeps the prefix.
-        Err(_) if sink.truncated => Ok(()),
-        Err(e) => Err(e.to_string()),
-    });
+    sink.value(
+        |sink| match serde_json::to_writer(&mut *sink, &guard::guarded(value)) {
+            Ok(()) => Ok(()),
+            // The budget ran out: the sink already knows, and keeps the prefix.
+            Err(_) if sink.truncated => Ok(()),
+            Err(e) => Err(e.to_string()),
+        },
+    );
 }
 
 /// Formats with `Debug` into a bounded sink, as a JSON string.
