@@ -218,6 +218,8 @@ struct Worker {
     last_drop_warning: Option<Instant>,
     dropped_warned: u64,
     rejected_statuses_logged: Vec<u16>,
+    /// Named in the log when the server refuses the credentials (never the secret key).
+    public_key: Option<String>,
     scores: ScoreExporter,
 }
 
@@ -248,6 +250,7 @@ impl Worker {
             last_drop_warning: None,
             dropped_warned: 0,
             rejected_statuses_logged: Vec::new(),
+            public_key: config.public_key().map(str::to_owned),
             scores,
         }
     }
@@ -487,6 +490,25 @@ impl Worker {
             return;
         }
         self.rejected_statuses_logged.push(status);
+        if status == 401 || status == 403 {
+            // The usual causes: a key pair from another project, a secret key that was
+            // rotated, or a base URL in another region than the project. Name the key in use
+            // by its public half so the operator can tell which one; never the secret.
+            let public_key = self.public_key.as_deref().unwrap_or("<none>");
+            let refusal = if status == 401 {
+                "Langfuse refused the API keys"
+            } else {
+                "Langfuse refused access for the API keys"
+            };
+            tracing::error!(
+                target: "langfuse",
+                status,
+                observations = count,
+                public_key,
+                "{refusal} with public key {public_key} (HTTP {status}); check LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, and that LANGFUSE_BASE_URL is the server (region) of that project. Not retried; further rejections with this status are logged at debug level. Server said: {message}"
+            );
+            return;
+        }
         tracing::error!(
             target: "langfuse",
             status,
