@@ -385,6 +385,36 @@ impl Collector {
             .fetch_add(bytes_sent, Ordering::Relaxed);
     }
 
+    /// Drops whatever is left in the rings and the shared queue once the exporter is gone, and
+    /// counts it as dropped after shutdown. Observations that end while shutdown runs are
+    /// still accepted (`ShuttingDown`), and one that lands after the exporter's last drain
+    /// would otherwise sit in a ring forever, counted as pending by every later `stats()`.
+    /// Called by the exporter as it stops, and by `stats()` after shutdown for records that
+    /// raced with that last sweep.
+    pub(crate) fn discard_after_shutdown(&self) {
+        let mut discarded = 0usize;
+        for t in self.threads.lock().iter_mut() {
+            let available = t.consumer.slots();
+            if available > 0
+                && let Ok(chunk) = t.consumer.read_chunk(available)
+            {
+                // Ring records hold no room (they are admitted when drained): just drop them.
+                discarded += chunk.into_iter().count();
+            }
+        }
+        let shared = std::mem::take(&mut *self.shared.lock());
+        if !shared.is_empty() {
+            let bytes = shared.iter().map(Record::captured_bytes).sum();
+            self.room.release(shared.len(), bytes);
+            discarded += shared.len();
+        }
+        if discarded > 0 {
+            self.counters
+                .dropped_after_shutdown
+                .fetch_add(discarded as u64, Ordering::Relaxed);
+        }
+    }
+
     /// Observations dropped because the queue was full, so far.
     pub(crate) fn dropped_queue_full(&self) -> u64 {
         self.counters.dropped_queue_full.load(Ordering::Relaxed)
@@ -392,6 +422,9 @@ impl Collector {
 
     /// A snapshot of every counter.
     pub(crate) fn stats(&self) -> Stats {
+        if crate::state::get() == crate::state::State::ShutDown {
+            self.discard_after_shutdown();
+        }
         let c = &self.counters;
         let mut started = c.retired_started.load(Ordering::Relaxed);
         let mut sampled_out = c.retired_sampled_out.load(Ordering::Relaxed);

@@ -573,6 +573,10 @@ impl Worker {
         self.pending.clear();
         collector.settle(BatchFate::AbandonedAtShutdown, pending, pending_bytes);
         self.scores.abandon();
+        // From here on nothing is accepted, and whatever ended after the last drain is
+        // dropped and counted rather than left pending forever.
+        crate::state::set(crate::state::State::ShutDown);
+        collector.discard_after_shutdown();
         let shutdown = self.shutdown.take().expect("checked above");
         for waiter in self.waiters.drain(..).chain(Some(shutdown)) {
             let report = report(&waiter, !done);
