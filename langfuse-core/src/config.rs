@@ -26,7 +26,7 @@
 //! | `LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED` | `true` | Whether `#[observe]` captures inputs and outputs unless the function says otherwise. | yes |
 //! | `LANGFUSE_OTEL_TRACES_EXPORT_PATH` | `/api/public/otel/v1/traces` | Path appended to the base URL for span export; must start with `/`. | yes |
 //! | `LANGFUSE_OTEL_COMPRESSION` | `gzip` | `gzip` or `none` for span export. Falls back to `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`, then `OTEL_EXPORTER_OTLP_COMPRESSION`. | yes |
-//! | `LANGFUSE_MAX_QUEUE_SIZE` | `200000` | Observations held for export; beyond it new observations are dropped and counted. | yes (default 2048 there) |
+//! | `LANGFUSE_MAX_QUEUE_SIZE` | `200000` | Observations held for export (the shared queue and the exporter's batches, in flight included); beyond it new observations are dropped and counted. Each recording thread's ring (`LANGFUSE_THREAD_BUFFER_SIZE`) comes on top. | yes (default 2048 there) |
 //! | `LANGFUSE_MAX_QUEUE_BYTES` | `67108864` (64 MiB) | Captured bytes (inputs, outputs, metadata) held for export; at least 1024. | **ours** |
 //! | `LANGFUSE_CAPTURE_MAX_BYTES` | `32768` (32 KiB) | Byte budget of one captured field; serialization stops there and the field is marked truncated. At least 64. | **ours** |
 //! | `LANGFUSE_EXPORTER` | `otlp` | `otlp` (send to Langfuse or a collector), `console` (write spans in readable form, for local development), `none` (record, then discard). | **ours** |
