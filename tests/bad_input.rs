@@ -445,3 +445,42 @@ fn the_update_api_and_scores_take_bad_values_too() {
         "{scores:?}"
     );
 }
+
+#[test]
+fn environment_values_that_are_not_utf8_are_typed_errors() {
+    use std::os::unix::ffi::OsStrExt as _;
+    // SAFETY: nextest runs each test in its own process, and no other thread exists yet.
+    unsafe { std::env::set_var("LANGFUSE_FLUSH_AT", std::ffi::OsStr::from_bytes(b"12\xff")) };
+    match langfuse::init() {
+        Err(langfuse::Error::Config(langfuse::ConfigError::InvalidEnv { var, value, .. })) => {
+            assert_eq!(var, "LANGFUSE_FLUSH_AT");
+            assert_eq!(value, "12\u{FFFD}", "shown with the bad byte replaced");
+        }
+        other => panic!("expected an InvalidEnv error, got {other:?}"),
+    }
+    let config = langfuse::Config::builder()
+        .public_key("pk-lf-1")
+        .secret_key("sk-lf-1")
+        .flush_at(3)
+        .build();
+    assert!(config.is_ok(), "the builder's value wins: {config:?}");
+    // SAFETY: as above; the client of this process is already decided (disabled).
+    unsafe {
+        std::env::set_var(
+            "LANGFUSE_PUBLIC_KEY",
+            std::ffi::OsStr::from_bytes(b"pk-lf-\xc3\x28"),
+        );
+    }
+    let error = langfuse::Config::builder().flush_at(3).build().unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            langfuse::ConfigError::InvalidEnv {
+                var: "LANGFUSE_PUBLIC_KEY",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("printable ASCII"), "{error}");
+}
