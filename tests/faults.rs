@@ -535,3 +535,29 @@ fn a_hung_server_cannot_hold_shutdown_past_its_deadline() {
     step(99);
     assert_eq!(guard.stats().refused_after_shutdown, 1);
 }
+
+#[test]
+fn a_collector_refusing_its_credentials_points_at_the_otlp_headers() {
+    let logs = Logs::capture();
+    let receiver = Receiver::start();
+    receiver.respond_with(|_| Some(Reply::status(401).with_body("missing api key")));
+    let guard = config_at(receiver.addr())
+        .otlp_traces_endpoint(receiver.traces_url())
+        .otlp_header("x-api-key", "collector-key-123456")
+        .init()
+        .unwrap();
+    step(1);
+    assert!(guard.flush(WAIT).is_complete());
+    assert_eq!(guard.stats().dropped_rejected, 1);
+    let errors = logs.sdk_lines("ERROR");
+    assert_eq!(errors.len(), 1, "{}", logs.text());
+    assert!(
+        errors[0].contains("OTEL_EXPORTER_OTLP_HEADERS") && errors[0].contains("missing api key"),
+        "{}",
+        errors[0]
+    );
+    let text = logs.text();
+    for secret in [SECRET_KEY, "collector-key-123456"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+}

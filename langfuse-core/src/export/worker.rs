@@ -220,6 +220,8 @@ struct Worker {
     rejected_statuses_logged: Vec<u16>,
     /// Named in the log when the server refuses the credentials (never the secret key).
     public_key: Option<String>,
+    /// Spans go to an OpenTelemetry collector (`OTEL_EXPORTER_OTLP_*`), not to Langfuse.
+    to_collector: bool,
     scores: ScoreExporter,
 }
 
@@ -251,6 +253,7 @@ impl Worker {
             dropped_warned: 0,
             rejected_statuses_logged: Vec::new(),
             public_key: config.public_key().map(str::to_owned),
+            to_collector: config.otlp_traces_endpoint().is_some(),
             scores,
         }
     }
@@ -490,6 +493,15 @@ impl Worker {
             return;
         }
         self.rejected_statuses_logged.push(status);
+        if (status == 401 || status == 403) && self.to_collector {
+            tracing::error!(
+                target: "langfuse",
+                status,
+                observations = count,
+                "the OpenTelemetry endpoint refused the export (HTTP {status}); check the credentials in OTEL_EXPORTER_OTLP_HEADERS (or OTEL_EXPORTER_OTLP_TRACES_HEADERS). Not retried; further rejections with this status are logged at debug level. Server said: {message}"
+            );
+            return;
+        }
         if status == 401 || status == 403 {
             // The usual causes: a key pair from another project, a secret key that was
             // rotated, or a base URL in another region than the project. Name the key in use
