@@ -175,7 +175,8 @@ macro_rules! new_collector {
 #[cfg(not(langfuse_loom))]
 static COLLECTOR: Collector = new_collector!();
 
-// The loom build (`--cfg langfuse_loom`) only runs the model checks of `handoff`; the collector just has to compile.
+// The loom build (`--cfg langfuse_loom`) only runs the model checks of `handoff`: the collector
+// just has to compile.
 #[cfg(langfuse_loom)]
 static COLLECTOR: std::sync::LazyLock<Collector> = std::sync::LazyLock::new(|| new_collector!());
 
@@ -276,9 +277,9 @@ impl Collector {
         let count = chunk.len();
         let (first, second) = chunk.as_slices();
         let bytes: usize = first.iter().chain(second).map(Record::captured_bytes).sum();
-        // The common case: the whole chunk fits, and is admitted in one step. (This used to be
-        // a check followed by a separate add, which let producers' concurrent spills take the
-        // same room: the bound could be overshot by one spill per producer.)
+        // The common case: the whole chunk fits, and is admitted in one atomic step (a check
+        // followed by a separate add would let producers' concurrent spills take the same
+        // room; the loom model in `handoff` shows it).
         if self.room.reserve_many(count, bytes) {
             pending.extend(chunk);
             return 0;
