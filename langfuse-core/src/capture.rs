@@ -18,6 +18,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::observation::Payload;
 
+mod guard;
+
 /// Marker appended to a field cut at its byte budget.
 const TRUNCATED_MARKER: &str = "… [truncated by langfuse]";
 
@@ -246,14 +248,18 @@ impl InputRecorder {
     }
 }
 
-/// Serializes with serde into a bounded sink.
+/// Serializes with serde into a bounded sink, through the [`guard`] adapter: non-finite floats
+/// become string markers and nesting stops at [`guard::MAX_DEPTH`] (serde_json alone writes
+/// `null` for the first and overflows the stack on the second).
 fn write_serialize<T: serde::Serialize + ?Sized>(value: &T, sink: &mut JsonSink) {
-    sink.value(|sink| match serde_json::to_writer(&mut *sink, value) {
-        Ok(()) => Ok(()),
-        // The budget ran out: the sink already knows, and keeps the prefix.
-        Err(_) if sink.truncated => Ok(()),
-        Err(e) => Err(e.to_string()),
-    });
+    sink.value(
+        |sink| match serde_json::to_writer(&mut *sink, &guard::guarded(value)) {
+            Ok(()) => Ok(()),
+            // The budget ran out: the sink already knows, and keeps the prefix.
+            Err(_) if sink.truncated => Ok(()),
+            Err(e) => Err(e.to_string()),
+        },
+    );
 }
 
 /// Formats with `Debug` into a bounded sink, as a JSON string.
@@ -519,6 +525,96 @@ mod tests {
             payload,
             Payload::Json("\"<panicked while capturing>\"".into())
         );
+    }
+
+    #[test]
+    fn non_finite_floats_and_deep_values_become_markers() {
+        assert_eq!(
+            capture!(vec![f64::NAN, 1.0, f64::NEG_INFINITY], 1024),
+            Payload::Json(r#"["NaN",1.0,"-Infinity"]"#.into())
+        );
+        /// Nested without end, one level per call.
+        struct Endless;
+        impl serde::Serialize for Endless {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeSeq as _;
+                let mut seq = s.serialize_seq(Some(1))?;
+                seq.serialize_element(&Endless)?;
+                seq.end()
+            }
+        }
+        // A budget large enough that only the depth limit can end it.
+        let Payload::Json(json) = capture!(Endless, 1 << 20) else {
+            panic!("expected whole JSON");
+        };
+        assert_eq!(
+            json,
+            format!(
+                "{}\"{}\"{}",
+                "[".repeat(guard::MAX_DEPTH),
+                guard::DEPTH_MARKER,
+                "]".repeat(guard::MAX_DEPTH)
+            )
+        );
+    }
+
+    #[test]
+    fn a_failing_or_panicking_debug_rolls_back_to_a_marker() {
+        struct Fails;
+        impl fmt::Debug for Fails {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("half \" written")?;
+                Err(fmt::Error)
+            }
+        }
+        struct Panics;
+        impl fmt::Debug for Panics {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("half written")?;
+                panic!("boom")
+            }
+        }
+        let mut input = InputRecorder::new(1024);
+        (&&&Wrap(&Fails)).__langfuse_capture(input.arg("a"));
+        (&&&Wrap(&Panics)).__langfuse_capture(input.arg("b"));
+        (&&&Wrap(&"ok")).__langfuse_capture(input.arg("c"));
+        assert_eq!(
+            input.into_payload(),
+            Payload::Json(
+                r#"{"a":"<unserializable: Debug implementation returned an error>","b":"<panicked while capturing>","c":"ok"}"#
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn debug_of_bytes_that_are_not_utf8_is_valid_json() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let name = std::ffi::OsStr::from_bytes(b"caf\xE9\n\"");
+        // Through Debug (an OsStr is also Serialize, as a byte array).
+        let mut sink = JsonSink::new(1024);
+        write_debug(name, &mut sink);
+        let Payload::Json(json) = sink.into_payload() else {
+            panic!("expected JSON");
+        };
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value, r#""caf\xE9\n\"""#);
+    }
+
+    #[test]
+    fn a_display_that_panics_keeps_what_it_wrote_and_says_so() {
+        #[allow(unused_imports)]
+        use super::{DescribeViaDebug as _, DescribeViaDisplay as _, DescribeViaTypeName as _};
+        struct Panics;
+        impl fmt::Display for Panics {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("disk ")?;
+                panic!("boom")
+            }
+        }
+        let mut sink = TextSink::new(STATUS_MAX_BYTES);
+        (&&&Wrap(&Panics)).__langfuse_describe(&mut sink);
+        assert_eq!(sink.into_string(), "disk <panicked while formatting>");
     }
 
     #[test]

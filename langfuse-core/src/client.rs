@@ -275,7 +275,7 @@ fn install_panic_hook() {
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| info.payload().downcast_ref::<String>().cloned());
-            if let Some(mut message) = message {
+            let message = message.map(|mut message| {
                 if message.len() > 1024 {
                     let mut cut = 1024;
                     while !message.is_char_boundary(cut) {
@@ -283,8 +283,12 @@ fn install_panic_hook() {
                     }
                     message.truncate(cut);
                 }
-                context::with_local(|local| local.panic_message = Some(message));
-            }
+                message
+            });
+            // Set even when there is no message: a panic caught earlier on this thread (a
+            // `Serialize` impl during capture, the application's own `catch_unwind`) must not
+            // lend its message to this one.
+            context::with_local(|local| local.panic_message = message);
             previous(info);
         }));
     });

@@ -14,13 +14,17 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::observation::Record;
 use crate::stats::Stats;
+
+pub(crate) mod handoff;
+
+use handoff::{QueueRoom, WakeFlag};
 
 /// Queue bounds used before `init()` sets the configured ones (the configuration defaults).
 const DEFAULT_MAX_QUEUE: usize = 200_000;
@@ -132,41 +136,49 @@ pub(crate) struct Collector {
     /// `queued` when they enter.
     shared: Mutex<Vec<Record>>,
     /// Observations in `shared` or held by the exporter (pending or in flight).
-    queued: AtomicUsize,
-    queued_bytes: AtomicUsize,
-    max_queue: AtomicUsize,
-    max_queue_bytes: AtomicUsize,
+    room: QueueRoom,
     ring_capacity: AtomicUsize,
-    wake_pending: AtomicBool,
+    wake: WakeFlag,
     notify: Notify,
     counters: Counters,
 }
 
-static COLLECTOR: Collector = Collector {
-    threads: Mutex::new(Vec::new()),
-    shared: Mutex::new(Vec::new()),
-    queued: AtomicUsize::new(0),
-    queued_bytes: AtomicUsize::new(0),
-    max_queue: AtomicUsize::new(DEFAULT_MAX_QUEUE),
-    max_queue_bytes: AtomicUsize::new(DEFAULT_MAX_QUEUE_BYTES),
-    ring_capacity: AtomicUsize::new(DEFAULT_RING_CAPACITY),
-    wake_pending: AtomicBool::new(false),
-    notify: Notify::const_new(),
-    counters: Counters {
-        retired_started: AtomicU64::new(0),
-        retired_sampled_out: AtomicU64::new(0),
-        exported: AtomicU64::new(0),
-        dropped_queue_full: AtomicU64::new(0),
-        dropped_rejected: AtomicU64::new(0),
-        dropped_failed: AtomicU64::new(0),
-        dropped_after_shutdown: AtomicU64::new(0),
-        refused_after_shutdown: AtomicU64::new(0),
-        export_requests: AtomicU64::new(0),
-        failed_requests: AtomicU64::new(0),
-        retries: AtomicU64::new(0),
-        bytes_sent: AtomicU64::new(0),
-    },
-};
+/// The collector's initial value: a macro rather than a `const fn` because under loom (whose
+/// atomics have no `const` constructor) it is built at run time instead.
+macro_rules! new_collector {
+    () => {
+        Collector {
+            threads: Mutex::new(Vec::new()),
+            shared: Mutex::new(Vec::new()),
+            room: QueueRoom::new(DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_BYTES),
+            ring_capacity: AtomicUsize::new(DEFAULT_RING_CAPACITY),
+            wake: WakeFlag::new(),
+            notify: Notify::const_new(),
+            counters: Counters {
+                retired_started: AtomicU64::new(0),
+                retired_sampled_out: AtomicU64::new(0),
+                exported: AtomicU64::new(0),
+                dropped_queue_full: AtomicU64::new(0),
+                dropped_rejected: AtomicU64::new(0),
+                dropped_failed: AtomicU64::new(0),
+                dropped_after_shutdown: AtomicU64::new(0),
+                refused_after_shutdown: AtomicU64::new(0),
+                export_requests: AtomicU64::new(0),
+                failed_requests: AtomicU64::new(0),
+                retries: AtomicU64::new(0),
+                bytes_sent: AtomicU64::new(0),
+            },
+        }
+    };
+}
+
+#[cfg(not(langfuse_loom))]
+static COLLECTOR: Collector = new_collector!();
+
+// The loom build (`--cfg langfuse_loom`) only runs the model checks of `handoff`: the collector
+// just has to compile.
+#[cfg(langfuse_loom)]
+static COLLECTOR: std::sync::LazyLock<Collector> = std::sync::LazyLock::new(|| new_collector!());
 
 /// The process-wide collector.
 pub(crate) fn global() -> &'static Collector {
@@ -245,29 +257,14 @@ pub(crate) enum BatchFate {
 impl Collector {
     /// Sets the bounds from the configuration; rings created later use the new capacity.
     pub(crate) fn configure(&self, max_queue: usize, max_queue_bytes: usize, ring_capacity: usize) {
-        self.max_queue.store(max_queue.max(1), Ordering::Relaxed);
-        self.max_queue_bytes
-            .store(max_queue_bytes.max(1), Ordering::Relaxed);
+        self.room.set_bounds(max_queue, max_queue_bytes);
         self.ring_capacity
             .store(ring_capacity.max(2), Ordering::Relaxed);
     }
 
     /// Takes room for one observation of `bytes` captured bytes, or refuses.
     fn reserve(&self, bytes: usize) -> bool {
-        let max = self.max_queue.load(Ordering::Relaxed);
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= max {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        let max_bytes = self.max_queue_bytes.load(Ordering::Relaxed);
-        let before = self.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
-        // One oversized record is always admitted into an empty queue, so it is never stuck.
-        if bytes > 0 && before > 0 && before + bytes > max_bytes {
-            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
+        self.room.reserve(bytes)
     }
 
     /// Moves a chunk of ring records into `pending`, reserving their room in one step; those
@@ -280,16 +277,10 @@ impl Collector {
         let count = chunk.len();
         let (first, second) = chunk.as_slices();
         let bytes: usize = first.iter().chain(second).map(Record::captured_bytes).sum();
-        let max = self.max_queue.load(Ordering::Relaxed);
-        let max_bytes = self.max_queue_bytes.load(Ordering::Relaxed);
-        let queued = self.queued.load(Ordering::Acquire);
-        let queued_bytes = self.queued_bytes.load(Ordering::Acquire);
-        if queued + count <= max && (bytes == 0 || queued_bytes + bytes <= max_bytes) {
-            // The common case: the whole chunk fits. Only the exporter thread adds room
-            // concurrently with producers' spills, which reserve individually, so a race can
-            // overshoot the bound by at most one spill per producer.
-            self.queued.fetch_add(count, Ordering::AcqRel);
-            self.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
+        // The common case: the whole chunk fits, and is admitted in one atomic step (a check
+        // followed by a separate add would let producers' concurrent spills take the same
+        // room; the loom model in `handoff` shows it).
+        if self.room.reserve_many(count, bytes) {
             pending.extend(chunk);
             return 0;
         }
@@ -304,15 +295,9 @@ impl Collector {
         dropped
     }
 
-    /// Gives back the room of `count` observations holding `bytes` captured bytes.
-    fn release(&self, count: usize, bytes: usize) {
-        self.queued.fetch_sub(count, Ordering::AcqRel);
-        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-    }
-
     /// Wakes the exporter thread, at most once until it has run.
     pub(crate) fn wake(&self) {
-        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+        if self.wake.raise() {
             self.notify.notify_one();
         }
     }
@@ -325,9 +310,9 @@ impl Collector {
     /// Moves every finished observation from the rings and the shared queue into `pending`,
     /// dropping (and counting) those beyond the queue's bounds. Returns how many were moved.
     pub(crate) fn drain_into(&self, pending: &mut VecDeque<Record>) -> usize {
-        // Acquire pairs with the producers' swap in `wake`: whatever they pushed before waking
-        // us is visible to the reads below.
-        self.wake_pending.swap(false, Ordering::AcqRel);
+        // Pairs with the producers' raise in `wake`: whatever they pushed before waking us is
+        // visible to the reads below.
+        self.wake.lower();
         let before = pending.len();
         let mut dropped = 0u64;
         {
@@ -368,19 +353,12 @@ impl Collector {
     /// `before` captured bytes when they were reserved and will release `after` when they
     /// settle.
     pub(crate) fn resize_held_bytes(&self, before: usize, after: usize) {
-        // The exporter holds at least `before` of the total, so shrinking cannot underflow.
-        if after > before {
-            self.queued_bytes
-                .fetch_add(after - before, Ordering::AcqRel);
-        } else if before > after {
-            self.queued_bytes
-                .fetch_sub(before - after, Ordering::AcqRel);
-        }
+        self.room.resize(before, after);
     }
 
     /// Accounts for `count` observations (holding `bytes` captured bytes) leaving the queue.
     pub(crate) fn settle(&self, fate: BatchFate, count: usize, bytes: usize) {
-        self.release(count, bytes);
+        self.room.release(count, bytes);
         let counter = match fate {
             BatchFate::Exported => &self.counters.exported,
             BatchFate::Rejected => &self.counters.dropped_rejected,
@@ -408,6 +386,36 @@ impl Collector {
             .fetch_add(bytes_sent, Ordering::Relaxed);
     }
 
+    /// Drops whatever is left in the rings and the shared queue once the exporter is gone, and
+    /// counts it as dropped after shutdown. Observations that end while shutdown runs are
+    /// still accepted (`ShuttingDown`), and one that lands after the exporter's last drain
+    /// would otherwise sit in a ring forever, counted as pending by every later `stats()`.
+    /// Called by the exporter as it stops, and by `stats()` after shutdown for records that
+    /// raced with that last sweep.
+    pub(crate) fn discard_after_shutdown(&self) {
+        let mut discarded = 0usize;
+        for t in self.threads.lock().iter_mut() {
+            let available = t.consumer.slots();
+            if available > 0
+                && let Ok(chunk) = t.consumer.read_chunk(available)
+            {
+                // Ring records hold no room (they are admitted when drained): just drop them.
+                discarded += chunk.into_iter().count();
+            }
+        }
+        let shared = std::mem::take(&mut *self.shared.lock());
+        if !shared.is_empty() {
+            let bytes = shared.iter().map(Record::captured_bytes).sum();
+            self.room.release(shared.len(), bytes);
+            discarded += shared.len();
+        }
+        if discarded > 0 {
+            self.counters
+                .dropped_after_shutdown
+                .fetch_add(discarded as u64, Ordering::Relaxed);
+        }
+    }
+
     /// Observations dropped because the queue was full, so far.
     pub(crate) fn dropped_queue_full(&self) -> u64 {
         self.counters.dropped_queue_full.load(Ordering::Relaxed)
@@ -415,6 +423,9 @@ impl Collector {
 
     /// A snapshot of every counter.
     pub(crate) fn stats(&self) -> Stats {
+        if crate::state::get() == crate::state::State::ShutDown {
+            self.discard_after_shutdown();
+        }
         let c = &self.counters;
         let mut started = c.retired_started.load(Ordering::Relaxed);
         let mut sampled_out = c.retired_sampled_out.load(Ordering::Relaxed);
@@ -437,7 +448,7 @@ impl Collector {
             failed_requests: c.failed_requests.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
             bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
-            queue_depth: (self.queued.load(Ordering::Relaxed) + in_rings) as u64,
+            queue_depth: (self.room.queued() + in_rings) as u64,
             ..crate::scores::counters().stats()
         }
     }

@@ -26,13 +26,13 @@
 //! | `LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED` | `true` | Whether `#[observe]` captures inputs and outputs unless the function says otherwise. | yes |
 //! | `LANGFUSE_OTEL_TRACES_EXPORT_PATH` | `/api/public/otel/v1/traces` | Path appended to the base URL for span export; must start with `/`. | yes |
 //! | `LANGFUSE_OTEL_COMPRESSION` | `gzip` | `gzip` or `none` for span export. Falls back to `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`, then `OTEL_EXPORTER_OTLP_COMPRESSION`. | yes |
-//! | `LANGFUSE_MAX_QUEUE_SIZE` | `200000` | Observations held for export; beyond it new observations are dropped and counted. | yes (default 2048 there) |
+//! | `LANGFUSE_MAX_QUEUE_SIZE` | `200000` | Observations held for export (the shared queue and the exporter's batches, in flight included); beyond it new observations are dropped and counted. Each recording thread's ring (`LANGFUSE_THREAD_BUFFER_SIZE`) comes on top. | yes (default 2048 there) |
 //! | `LANGFUSE_MAX_QUEUE_BYTES` | `67108864` (64 MiB) | Captured bytes (inputs, outputs, metadata) held for export; at least 1024. | **ours** |
 //! | `LANGFUSE_CAPTURE_MAX_BYTES` | `32768` (32 KiB) | Byte budget of one captured field; serialization stops there and the field is marked truncated. At least 64. | **ours** |
 //! | `LANGFUSE_EXPORTER` | `otlp` | `otlp` (send to Langfuse or a collector), `console` (write spans in readable form, for local development), `none` (record, then discard). | **ours** |
 //! | `LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES` | `4194304` (4 MiB) | Uncompressed request size at which a batch is cut; at least 1024. | **ours** (same name, different meaning: Python drops a request above it, default 64 MiB) |
 //! | `LANGFUSE_MAX_RETRIES` | `5` | Retries of one export after the first attempt. | **ours** (Python v2 only) |
-//! | `LANGFUSE_THREAD_BUFFER_SIZE` | `4096` | Capacity of each recording thread's ring buffer, in observations (80 bytes each, allocated on a thread's first observation); a full ring spills into the shared queue. At least 16. | **ours** |
+//! | `LANGFUSE_THREAD_BUFFER_SIZE` | `4096` | Capacity of each recording thread's ring buffer, in observations (80 bytes each, allocated on a thread's first observation); a full ring spills into the shared queue. From 16 to 1048576 (a larger ring could not be allocated, and the allocation failure would abort the process on its first observation). | **ours** |
 //! | `OTEL_SDK_DISABLED` | `false` | `true` turns tracing off, whatever else is set. | yes |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset | Full URL, used as is: spans go there (an OpenTelemetry Collector) instead of Langfuse. | **ours** (standard OpenTelemetry) |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | Base URL; spans go to it plus `/v1/traces`. Read when the variable above is unset. | **ours** (standard OpenTelemetry) |
@@ -202,6 +202,9 @@ const MIN_QUEUE_BYTES: usize = 1024;
 const MIN_CAPTURE_BYTES: usize = 64;
 const MIN_BATCH_BYTES: usize = 1024;
 const MIN_THREAD_BUFFER_SIZE: usize = 16;
+/// Each thread allocates its ring (80 bytes a slot) on its first observation, on the hot path:
+/// an absurd size must be a configuration error, not an allocation failure that aborts there.
+const MAX_THREAD_BUFFER_SIZE: usize = 1 << 20;
 // Longer durations are certainly mistakes, and bounding them keeps `Instant + duration` from
 // overflowing anywhere downstream.
 const MAX_SECONDS: f64 = 86_400.0;
@@ -1312,7 +1315,7 @@ impl ConfigBuilder {
     }
 
     /// Observations a thread buffers before handing them to the queue
-    /// (`LANGFUSE_THREAD_BUFFER_SIZE`), at least 16.
+    /// (`LANGFUSE_THREAD_BUFFER_SIZE`), from 16 to 1,048,576.
     ///
     /// ```
     /// use langfuse_core::Config;
@@ -1630,12 +1633,13 @@ impl ConfigBuilder {
             Ok,
         )?
         .unwrap_or(DEFAULT_MAX_RETRIES);
-        let thread_buffer_size = resolve_count(
+        let thread_buffer_size = resolve_count_within(
             &env,
             self.thread_buffer_size,
             "thread_buffer_size",
             env::LANGFUSE_THREAD_BUFFER_SIZE,
             MIN_THREAD_BUFFER_SIZE,
+            MAX_THREAD_BUFFER_SIZE,
         )?
         .unwrap_or(DEFAULT_THREAD_BUFFER_SIZE);
         let otlp_env = Env {
@@ -1926,14 +1930,38 @@ fn resolve_count(
     var: &'static str,
     min: usize,
 ) -> Result<Option<usize>, ConfigError> {
-    let reason = || format!("expected a whole number >= {min}");
+    resolve_count_within(env, builder, setting, var, min, usize::MAX)
+}
+
+/// [`resolve`] for a count from `min` to `max`.
+fn resolve_count_within(
+    env: &Env<'_>,
+    builder: Option<usize>,
+    setting: &'static str,
+    var: &'static str,
+    min: usize,
+    max: usize,
+) -> Result<Option<usize>, ConfigError> {
+    let reason = || {
+        if max == usize::MAX {
+            format!("expected a whole number >= {min}")
+        } else {
+            format!("expected a whole number >= {min} and <= {max}")
+        }
+    };
     resolve(
         env,
         builder,
         setting,
         &[var],
         |raw| raw.parse::<usize>().map_err(|_| reason()),
-        |n| if n >= min { Ok(n) } else { Err(reason()) },
+        |n| {
+            if (min..=max).contains(&n) {
+                Ok(n)
+            } else {
+                Err(reason())
+            }
+        },
     )
 }
 
@@ -2515,6 +2543,9 @@ mod tests {
             (LANGFUSE_THREAD_BUFFER_SIZE, "16", |c| {
                 c.thread_buffer_size() == 16
             }),
+            (LANGFUSE_THREAD_BUFFER_SIZE, "1048576", |c| {
+                c.thread_buffer_size() == 1 << 20
+            }),
             (OTEL_SDK_DISABLED, "true", |c| c.otel_sdk_disabled()),
             (OTEL_SERVICE_NAME, " checkout ", |c| {
                 c.service_name() == "checkout"
@@ -2614,6 +2645,26 @@ mod tests {
             (LANGFUSE_MAX_RETRIES, "-1", ">= 0"),
             (LANGFUSE_MAX_RETRIES, "3.5", ">= 0"),
             (LANGFUSE_THREAD_BUFFER_SIZE, "15", ">= 16"),
+            (LANGFUSE_THREAD_BUFFER_SIZE, "1048577", "<= 1048576"),
+            (LANGFUSE_THREAD_BUFFER_SIZE, "1000000000000", "<= 1048576"),
+            (LANGFUSE_FLUSH_AT, "99999999999999999999999", ">= 1"),
+            (LANGFUSE_MAX_QUEUE_SIZE, "1e6", ">= 1"),
+            (LANGFUSE_MAX_RETRIES, "4294967296", ">= 0"),
+            (LANGFUSE_TIMEOUT, "86400.5", "at most 86400"),
+            (LANGFUSE_TIMEOUT, "1e400", "seconds greater than 0"),
+            (LANGFUSE_SAMPLE_RATE, "0x1", "between 0 and 1"),
+            (
+                LANGFUSE_TRACING_ENVIRONMENT,
+                "prod\u{301}",
+                "other than a-z",
+            ),
+            (LANGFUSE_BASE_URL, "http://", "http:// or https://"),
+            (
+                LANGFUSE_BASE_URL,
+                "https://exa mple.com",
+                "http:// or https://",
+            ),
+            (LANGFUSE_OTEL_TRACES_EXPORT_PATH, "/a\u{0}b", "whitespace"),
             (OTEL_SDK_DISABLED, "disabled", "expected true or false"),
             (
                 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
@@ -3597,5 +3648,155 @@ mod tests {
         assert_send_sync_clone::<ConfigError>();
         let config = builder_ok(keys());
         assert_eq!(format!("{:?}", config.clone()), format!("{config:?}"));
+    }
+
+    /// Property tests: every variable, any text, never a panic; every valid value read back
+    /// as given; no error ever shows the secret key.
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Any text, and text shaped like what each variable expects but slightly off.
+        fn any_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[ \t\n]*[-+]?[0-9]{0,25}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{1,4})?[ \t\n]*",
+                "(true|false|yes|no|on|off|1|0|TRUE|maybe|nan|inf|-inf|NaN|gzip|none|otlp|console)",
+                "(https?|ftp|grpc)://[a-zA-Z0-9.:@/?#%\\[\\] _-]{0,40}",
+                "/[ -~]{0,30}",
+                "[a-z0-9_-]{0,45}",
+                "([a-zA-Z0-9 _-]{0,8}=[a-zA-Z0-9% ,=]{0,8},?){0,4}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn any_value_of_any_variable_is_a_config_or_a_typed_error(
+                var in prop::sample::select(ALL_VARS),
+                value in any_value(),
+            ) {
+                match from_vars(&[(var, value.as_str())]) {
+                    Ok(_) => {}
+                    Err(error) => {
+                        // Named, and displayable.
+                        let shown = error.to_string();
+                        prop_assert!(shown.contains(var), "{shown}");
+                    }
+                }
+            }
+
+            #[test]
+            fn any_mix_of_variables_never_panics(
+                vars in prop::collection::vec((prop::sample::select(ALL_VARS), any_value()), 0..8),
+            ) {
+                let _ = from_vars(&vars);
+            }
+
+            #[test]
+            fn valid_counts_read_back_as_given(
+                flush_at in 1usize..=usize::MAX,
+                max_queue in 1usize..=usize::MAX,
+                queue_bytes in 1024usize..=usize::MAX,
+                capture in 64usize..=usize::MAX,
+                batch in 1024usize..=usize::MAX,
+                retries in any::<u32>(),
+                ring in 16usize..=(1 << 20),
+            ) {
+                let config = ok(&[
+                    (LANGFUSE_FLUSH_AT, format!(" {flush_at} ")),
+                    (LANGFUSE_MAX_QUEUE_SIZE, max_queue.to_string()),
+                    (LANGFUSE_MAX_QUEUE_BYTES, queue_bytes.to_string()),
+                    (LANGFUSE_CAPTURE_MAX_BYTES, capture.to_string()),
+                    (LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES, batch.to_string()),
+                    (LANGFUSE_MAX_RETRIES, retries.to_string()),
+                    (LANGFUSE_THREAD_BUFFER_SIZE, ring.to_string()),
+                ]);
+                prop_assert_eq!(config.flush_at(), flush_at);
+                prop_assert_eq!(config.max_queue_size(), max_queue);
+                prop_assert_eq!(config.max_queue_bytes(), queue_bytes);
+                prop_assert_eq!(config.capture_max_bytes(), capture);
+                prop_assert_eq!(config.max_batch_bytes(), batch);
+                prop_assert_eq!(config.max_retries(), retries);
+                prop_assert_eq!(config.thread_buffer_size(), ring);
+            }
+
+            #[test]
+            fn valid_rates_and_durations_read_back_as_given(
+                rate in 0.0f64..=1.0,
+                interval in 1e-6f64..=86_400.0,
+                timeout in 1e-6f64..=86_400.0,
+            ) {
+                // Rust prints a float so that it parses back to the same value.
+                let config = ok(&[
+                    (LANGFUSE_SAMPLE_RATE, rate.to_string()),
+                    (LANGFUSE_FLUSH_INTERVAL, interval.to_string()),
+                    (LANGFUSE_TIMEOUT, timeout.to_string()),
+                ]);
+                prop_assert_eq!(config.sample_rate(), rate);
+                prop_assert_eq!(config.flush_interval(), Duration::from_secs_f64(interval));
+                prop_assert_eq!(config.timeout(), Duration::from_secs_f64(timeout));
+                // The builder takes the same values.
+                let built = builder_ok(
+                    Config::builder()
+                        .sample_rate(rate)
+                        .flush_interval(config.flush_interval())
+                        .timeout(config.timeout()),
+                );
+                prop_assert_eq!(built.sample_rate(), rate);
+                prop_assert_eq!(built.flush_interval(), config.flush_interval());
+            }
+
+            #[test]
+            fn out_of_range_numbers_are_refused(
+                rate in prop_oneof![f64::MIN..-1e-9, 1.0000001f64..f64::MAX],
+                seconds in prop_oneof![f64::MIN..=0.0, 86_400.001f64..f64::MAX],
+                ring in prop_oneof![0usize..16, ((1usize << 20) + 1)..=usize::MAX],
+            ) {
+                prop_assert!(from_vars(&[(LANGFUSE_SAMPLE_RATE, rate.to_string())]).is_err());
+                prop_assert!(from_vars(&[(LANGFUSE_TIMEOUT, seconds.to_string())]).is_err());
+                prop_assert!(from_vars(&[(LANGFUSE_FLUSH_INTERVAL, seconds.to_string())]).is_err());
+                prop_assert!(from_vars(&[(LANGFUSE_THREAD_BUFFER_SIZE, ring.to_string())]).is_err());
+                prop_assert!(builder_ok_or_err(Config::builder().sample_rate(rate)).is_err());
+                prop_assert!(builder_ok_or_err(Config::builder().thread_buffer_size(ring)).is_err());
+            }
+
+            #[test]
+            fn valid_environments_read_back_as_given(environment in "[a-z0-9_-]{1,40}") {
+                prop_assume!(!environment.starts_with("langfuse"));
+                let config = ok(&[(LANGFUSE_TRACING_ENVIRONMENT, environment.as_str())]);
+                prop_assert_eq!(config.environment(), Some(environment.as_str()));
+            }
+
+            #[test]
+            fn no_error_shows_the_secret_key(
+                secret in "sk-lf-[a-zA-Z0-9]{8,20}",
+                var in prop::sample::select(ALL_VARS),
+                value in any_value(),
+            ) {
+                // The secret where it belongs, in the public key's place, and in a URL; any
+                // other variable broken.
+                for (key_var, key_value) in [
+                    (LANGFUSE_SECRET_KEY, secret.clone()),
+                    (LANGFUSE_PUBLIC_KEY, secret.clone()),
+                    (LANGFUSE_BASE_URL, format!("https://pk-lf-1:{secret}@example.com")),
+                    (OTEL_EXPORTER_OTLP_HEADERS, format!("authorization=Bearer {secret},x=\u{1}")),
+                ] {
+                    let vars = [(key_var, key_value.as_str()), (var, value.as_str())];
+                    if let Err(error) = from_vars(&vars) {
+                        prop_assert!(!error.to_string().contains(&secret), "{error}");
+                        prop_assert!(!format!("{error:?}").contains(&secret), "{error:?}");
+                    }
+                    if let Ok(config) = from_vars(&vars) {
+                        let shown = format!("{config:?}");
+                        prop_assert!(!shown.contains(&secret), "{shown}");
+                    }
+                }
+            }
+        }
+
+        fn builder_ok_or_err(builder: ConfigBuilder) -> Result<Config, ConfigError> {
+            builder.ignore_environment().build()
+        }
     }
 }

@@ -34,6 +34,7 @@ mod settings;
 mod state;
 mod stats;
 mod stream;
+mod sync;
 mod task;
 mod traceparent;
 mod update;

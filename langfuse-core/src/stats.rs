@@ -39,7 +39,10 @@ pub struct Stats {
     pub retries: u64,
     /// Bytes sent in successful requests (after compression).
     pub bytes_sent: u64,
-    /// Observations finished and waiting: in thread buffers, the queue, or in flight.
+    /// Observations finished and waiting: in thread buffers, the queue, or in flight. At most
+    /// `LANGFUSE_MAX_QUEUE_SIZE` plus `LANGFUSE_THREAD_BUFFER_SIZE` for each thread that
+    /// records. After shutdown, whatever is left is counted in `dropped_after_shutdown`
+    /// instead, so this goes back to 0.
     pub queue_depth: u64,
     /// Scores given to [`create_score`](crate::create_score), `score_current_*` or
     /// [`Observation::score`](crate::Observation::score) while the client records, valid or

@@ -335,4 +335,131 @@ mod tests {
         let header = "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future";
         assert!(header.parse::<Traceparent>().is_ok());
     }
+
+    /// Property tests against an independent reading of the W3C rules.
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// W3C Trace Context, section 3.2, written out plainly: `version-traceid-parentid-flags`
+        /// in lowercase hex of lengths 2, 32, 16 and 2; version `ff` is invalid; all-zero ids
+        /// are invalid; version `00` has exactly these four fields, later versions may append
+        /// `-` and more. Surrounding whitespace is allowed (HTTP strips it).
+        fn w3c_valid(header: &str) -> bool {
+            let fields: Vec<&str> = header.trim().split('-').collect();
+            let hex = |s: &str, len: usize| {
+                s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            };
+            let zero = |s: &str| s.bytes().all(|b| b == b'0');
+            fields.len() >= 4
+                && hex(fields[0], 2)
+                && fields[0] != "ff"
+                && (fields[0] != "00" || fields.len() == 4)
+                && hex(fields[1], 32)
+                && !zero(fields[1])
+                && hex(fields[2], 16)
+                && !zero(fields[2])
+                && hex(fields[3], 2)
+        }
+
+        /// Headers near the valid ones: valid parts, mutated parts, and stray characters, so
+        /// that both sides of every rule are exercised.
+        fn near_header() -> impl Strategy<Value = String> {
+            let part = |len: usize| {
+                prop_oneof![
+                    4 => prop::collection::vec(prop::sample::select(b"0123456789abcdef".to_vec()), len)
+                        .prop_map(|b| String::from_utf8(b).unwrap()),
+                    1 => Just("0".repeat(len)),
+                    1 => prop::collection::vec(prop::sample::select(b"0123456789abcdefABCDEFgz -".to_vec()), len.saturating_sub(1)..=len + 1)
+                        .prop_map(|b| String::from_utf8(b).unwrap()),
+                ]
+            };
+            (
+                prop_oneof![
+                    Just("00".to_owned()),
+                    Just("01".to_owned()),
+                    Just("ff".to_owned()),
+                    part(2)
+                ],
+                part(32),
+                part(16),
+                part(2),
+                prop_oneof![
+                    Just(String::new()),
+                    Just("-".to_owned()),
+                    "-[a-z0-9-]{0,8}",
+                    Just(" ".to_owned())
+                ],
+                prop_oneof![Just(""), Just(" "), Just("\t")],
+            )
+                .prop_map(|(version, trace, parent, flags, tail, pad)| {
+                    format!("{pad}{version}-{trace}-{parent}-{flags}{tail}{pad}")
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics(text in any::<String>()) {
+                let _ = text.parse::<Traceparent>();
+            }
+
+            #[test]
+            fn the_parser_agrees_with_the_w3c_rules(header in near_header()) {
+                let parsed = header.parse::<Traceparent>();
+                prop_assert_eq!(parsed.is_ok(), w3c_valid(&header), "{:?} gave {:?}", header, parsed);
+                if let Ok(parsed) = parsed {
+                    // What is accepted is the header's own ids.
+                    let fields: Vec<&str> = header.trim().split('-').collect();
+                    prop_assert_eq!(parsed.trace_id.to_string(), fields[1]);
+                    prop_assert_eq!(parsed.parent_id.to_string(), fields[2]);
+                    let flags = u8::from_str_radix(fields[3], 16).unwrap();
+                    prop_assert_eq!(parsed.sampled, flags & 1 == 1);
+                }
+            }
+
+            #[test]
+            fn every_formatted_traceparent_parses_back(
+                trace in 1u128..,
+                parent in 1u64..,
+                sampled in any::<bool>(),
+            ) {
+                let traceparent = Traceparent {
+                    trace_id: TraceId::from_u128(trace).unwrap(),
+                    parent_id: ObservationId::from_u64(parent).unwrap(),
+                    sampled,
+                };
+                let header = traceparent.to_string();
+                prop_assert!(w3c_valid(&header), "{}", header);
+                prop_assert_eq!(header.len(), 55);
+                prop_assert_eq!(header.parse::<Traceparent>(), Ok(traceparent));
+            }
+
+            #[test]
+            fn one_changed_character_is_rejected_or_changes_the_value(
+                trace in 1u128..,
+                parent in 1u64..,
+                position in 0usize..55,
+                replacement in prop::sample::select(b"0123456789abcdefABCDEF-xz ".to_vec()),
+            ) {
+                let original = Traceparent {
+                    trace_id: TraceId::from_u128(trace).unwrap(),
+                    parent_id: ObservationId::from_u64(parent).unwrap(),
+                    sampled: true,
+                };
+                let mut bytes = original.to_string().into_bytes();
+                bytes[position] = replacement;
+                let changed = String::from_utf8(bytes).unwrap();
+                match changed.parse::<Traceparent>() {
+                    Ok(parsed) => {
+                        prop_assert!(w3c_valid(&changed), "{}", changed);
+                        if changed != original.to_string() && position > 2 && position < 52 {
+                            prop_assert_ne!(parsed, original);
+                        }
+                    }
+                    Err(_) => prop_assert!(!w3c_valid(&changed), "{}", changed),
+                }
+            }
+        }
+    }
 }

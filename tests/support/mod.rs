@@ -30,6 +30,7 @@ pub use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use tokio::sync::oneshot;
 
+pub mod logs;
 pub mod setup;
 
 /// Path of the OTLP traces endpoint.
@@ -339,7 +340,14 @@ impl fmt::Debug for Receiver {
 impl Receiver {
     /// Binds 127.0.0.1 on a free port and serves on a thread of its own.
     pub fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Self::start_on("127.0.0.1:0".parse().expect("a socket address"))
+    }
+
+    /// Serves on `addr` (a loopback address), for a server that comes up where the SDK
+    /// was already sending (see `tests/faults.rs`).
+    pub fn start_on(addr: SocketAddr) -> Self {
+        assert!(addr.ip().is_loopback(), "the receiver binds loopback only");
+        let listener = std::net::TcpListener::bind(addr).expect("bind a loopback address");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");

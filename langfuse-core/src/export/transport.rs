@@ -166,6 +166,10 @@ pub(crate) struct HttpTransport {
     public_key: Option<String>,
     has_secret_key: bool,
     extra_header_names: Vec<HeaderName>,
+    /// Texts that must never reach a log: the secret key, the Basic credentials and the
+    /// extra headers' values. Scrubbed from the server's error messages, in case a proxy or
+    /// a misconfigured server echoes the request's headers back. Never shown by `Debug`.
+    secrets: Vec<String>,
 }
 
 impl fmt::Debug for HttpTransport {
@@ -199,6 +203,7 @@ impl HttpTransport {
         } = settings;
 
         let mut headers = HeaderMap::new();
+        let mut secrets = Vec::new();
         headers.insert(
             USER_AGENT,
             HeaderValue::from_static(concat!("langfuse-rust/", env!("CARGO_PKG_VERSION"))),
@@ -206,6 +211,8 @@ impl HttpTransport {
         if let (Some(public), Some(secret)) = (&public_key, &secret_key) {
             let credentials =
                 base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+            secrets.push(secret.clone());
+            secrets.push(credentials.clone());
             let mut value = HeaderValue::try_from(format!("Basic {credentials}"))
                 .map_err(|_| TransportError::InvalidSecretKey)?;
             // Keeps the value out of reqwest's and hyper's own Debug output.
@@ -237,6 +244,12 @@ impl HttpTransport {
                 continue;
             }
             extra_header_names.push(name.clone());
+            // Short values ("1", "true") are no secret, and scrubbing them would mangle messages.
+            if let Ok(text) = value.to_str()
+                && text.trim().len() >= 8
+            {
+                secrets.push(text.to_owned());
+            }
             headers.insert(name, value);
         }
 
@@ -255,6 +268,7 @@ impl HttpTransport {
             public_key,
             has_secret_key: secret_key.is_some(),
             extra_header_names,
+            secrets,
         })
     }
 
@@ -436,7 +450,7 @@ impl HttpTransport {
             return Attempt::Delivered;
         }
         let retry_after = parse_retry_after(response.headers(), SystemTime::now());
-        let message = read_message(response).await;
+        let message = self.message(read_message(response).await);
         if is_transient(status) {
             let reason = if message.is_empty() {
                 format!("server answered {status}")
@@ -459,6 +473,21 @@ impl HttpTransport {
                 message,
             }
         }
+    }
+}
+
+impl HttpTransport {
+    /// A server's error message as it may be shown: every secret this transport sends
+    /// replaced by `<redacted>` (so that a server or proxy echoing the request back cannot
+    /// put a key into the logs), then cut to its first characters. In this order, so that
+    /// the cut cannot leave half a secret behind.
+    fn message(&self, mut text: String) -> String {
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), Redacted::SECRET);
+            }
+        }
+        truncate_chars(&text, MAX_MESSAGE_CHARS)
     }
 }
 
@@ -492,7 +521,7 @@ impl HttpTransport {
             .map_err(|e| failure(None, describe(e)))?;
         let status = response.status();
         if !status.is_success() {
-            let message = read_message(response).await;
+            let message = self.message(read_message(response).await);
             let reason = if message.is_empty() {
                 format!("server answered {status}")
             } else {
@@ -573,7 +602,8 @@ fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
-/// The start of an error response's body, as trimmed text (empty if there was none).
+/// An error response's body (its first few kilobytes), as trimmed text (empty if there was
+/// none). Pass it through [`HttpTransport::message`] before showing it.
 async fn read_message(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
     while body.len() < MAX_MESSAGE_BYTES {
@@ -582,8 +612,7 @@ async fn read_message(mut response: reqwest::Response) -> String {
             Ok(None) | Err(_) => break,
         }
     }
-    let text = String::from_utf8_lossy(&body);
-    truncate_chars(text.trim(), MAX_MESSAGE_CHARS)
+    String::from_utf8_lossy(&body).trim().to_owned()
 }
 
 fn truncate_chars(text: &str, max_chars: usize) -> String {

@@ -218,6 +218,10 @@ struct Worker {
     last_drop_warning: Option<Instant>,
     dropped_warned: u64,
     rejected_statuses_logged: Vec<u16>,
+    /// Named in the log when the server refuses the credentials (never the secret key).
+    public_key: Option<String>,
+    /// Spans go to an OpenTelemetry collector (`OTEL_EXPORTER_OTLP_*`), not to Langfuse.
+    to_collector: bool,
     scores: ScoreExporter,
 }
 
@@ -248,6 +252,8 @@ impl Worker {
             last_drop_warning: None,
             dropped_warned: 0,
             rejected_statuses_logged: Vec::new(),
+            public_key: config.public_key().map(str::to_owned),
+            to_collector: config.otlp_traces_endpoint().is_some(),
             scores,
         }
     }
@@ -487,6 +493,34 @@ impl Worker {
             return;
         }
         self.rejected_statuses_logged.push(status);
+        if (status == 401 || status == 403) && self.to_collector {
+            tracing::error!(
+                target: "langfuse",
+                status,
+                observations = count,
+                "the OpenTelemetry endpoint refused the export (HTTP {status}); check the credentials in OTEL_EXPORTER_OTLP_HEADERS (or OTEL_EXPORTER_OTLP_TRACES_HEADERS). Not retried; further rejections with this status are logged at debug level. Server said: {message}"
+            );
+            return;
+        }
+        if status == 401 || status == 403 {
+            // The usual causes: a key pair from another project, a secret key that was
+            // rotated, or a base URL in another region than the project. Name the key in use
+            // by its public half so the operator can tell which one; never the secret.
+            let public_key = self.public_key.as_deref().unwrap_or("<none>");
+            let refusal = if status == 401 {
+                "Langfuse refused the API keys"
+            } else {
+                "Langfuse refused access for the API keys"
+            };
+            tracing::error!(
+                target: "langfuse",
+                status,
+                observations = count,
+                public_key,
+                "{refusal} with public key {public_key} (HTTP {status}); check LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, and that LANGFUSE_BASE_URL is the server (region) of that project. Not retried; further rejections with this status are logged at debug level. Server said: {message}"
+            );
+            return;
+        }
         tracing::error!(
             target: "langfuse",
             status,
@@ -551,6 +585,10 @@ impl Worker {
         self.pending.clear();
         collector.settle(BatchFate::AbandonedAtShutdown, pending, pending_bytes);
         self.scores.abandon();
+        // From here on nothing is accepted, and whatever ended after the last drain is
+        // dropped and counted rather than left pending forever.
+        crate::state::set(crate::state::State::ShutDown);
+        collector.discard_after_shutdown();
         let shutdown = self.shutdown.take().expect("checked above");
         for waiter in self.waiters.drain(..).chain(Some(shutdown)) {
             let report = report(&waiter, !done);
