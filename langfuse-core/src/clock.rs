@@ -8,17 +8,29 @@ use crate::observation::{Timestamp, TimestampKind};
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
-/// The process-wide clock. Calibrating it takes well under a millisecond; `init()` does it
-/// so that no request pays for it.
+/// The process-wide clock, calibrated on first use. Calibration spins for at least half a
+/// millisecond (up to 200 ms on a busy machine), so only `init()` and the exporter thread
+/// call this; the hot path never waits for it (see [`now`]).
 #[inline]
 pub(crate) fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(quanta::Clock::new)
 }
 
-/// A raw reading for the hot path.
+/// A reading for the hot path: raw TSC ticks once the clock is calibrated, wall-clock
+/// nanoseconds before (an observation recorded before `init()` must not pay for the
+/// calibration; the exporter converts both kinds).
 #[inline]
 pub(crate) fn now() -> Timestamp {
-    Timestamp::from_ticks(clock().raw())
+    match CLOCK.get() {
+        Some(clock) => Timestamp::from_ticks(clock.raw()),
+        None => uncalibrated_now(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn uncalibrated_now() -> Timestamp {
+    Timestamp::from_unix_nanos(unix_nanos_now())
 }
 
 /// The current time as Unix nanoseconds (for explicit timestamps given by users).
@@ -97,6 +109,12 @@ mod tests {
         let converted = anchor.unix_nanos(early);
         assert!(converted < anchor.unix_nanos);
         assert!(anchor.unix_nanos - converted >= 4_000_000);
+    }
+
+    #[test]
+    fn readings_are_ticks_once_calibrated() {
+        clock();
+        assert!(matches!(now().kind(), TimestampKind::Ticks(_)));
     }
 
     #[test]
