@@ -211,12 +211,15 @@ struct Options {
     tracers: Vec<Tracer>,
     runs: usize,
     variant: String,
+    /// Fail (exit 1) unless every request succeeded and, with the receiver up, every
+    /// observation of ours arrived: the CI smoke test.
+    check: bool,
 }
 
 const USAGE: &str = "\
 usage: load [--mode load|memory|cold-start] [--duration SECS] [--warmup SECS]
             [--concurrency N] [--rounds N] [--receiver ok,slow,down]
-            [--tracers off,langfuse,tracing] [--runs N]";
+            [--tracers off,langfuse,tracing] [--runs N] [--check]";
 
 impl Options {
     fn parse() -> Result<Self, String> {
@@ -230,12 +233,17 @@ impl Options {
             tracers: vec![Tracer::Off, Tracer::Langfuse, Tracer::Tracing],
             runs: 21,
             variant: String::new(),
+            check: false,
         };
         let mut duration_given = false;
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
                 return Err(USAGE.to_owned());
+            }
+            if flag == "--check" {
+                o.check = true;
+                continue;
             }
             let value = args
                 .next()
@@ -630,31 +638,34 @@ impl Harness {
         }
     }
 
-    /// Ships what the tracer has queued, then waits until the receiver's count settles: up to
-    /// `expected`, or no progress for a while.
-    fn drain(&self, tracer: Tracer, expected: u64, patience: Duration) -> u64 {
+    /// Ships what the tracer has queued (waiting at most `patience`), then waits until the
+    /// receiver's count stops moving, and returns it.
+    fn drain(&self, tracer: Tracer, patience: Duration) -> u64 {
+        let deadline = Instant::now() + patience;
         match tracer {
             Tracer::Off => return 0,
             Tracer::Langfuse => {
                 self.langfuse.flush(patience);
             }
             Tracer::Tracing => {
-                // force_flush blocks until the export returns; run it aside so that the wait
-                // below stays bounded by `patience` whatever the receiver does.
+                // force_flush has no deadline of its own: wait for it aside, at most `patience`.
                 let provider = self.provider.clone();
+                let (done, flushed) = std::sync::mpsc::channel();
                 std::thread::spawn(move || {
                     let _ = provider.force_flush();
+                    let _ = done.send(());
                 });
+                let _ = flushed.recv_timeout(patience);
             }
         }
         let mut last = self.received(tracer);
-        let mut last_change = Instant::now();
-        while last < expected && last_change.elapsed() < patience {
-            std::thread::sleep(Duration::from_millis(100));
+        let mut still_since = Instant::now();
+        while still_since.elapsed() < Duration::from_millis(300) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
             let now = self.received(tracer);
             if now != last {
                 last = now;
-                last_change = Instant::now();
+                still_since = Instant::now();
             }
         }
         last
@@ -677,7 +688,7 @@ impl Harness {
         } else {
             served * DEPTH
         };
-        let received = self.drain(tracer, received_before + created, patience) - received_before;
+        let received = self.drain(tracer, patience) - received_before;
         // After the drain: shipping what the phase queued is part of its cost.
         let cpu = CpuTime::now().since(cpu_before);
         let per_request = |ns: u64| ns as f64 / 1e3 / load.requests.max(1) as f64;
@@ -734,6 +745,7 @@ fn run_load(options: &Options) {
     harness.langfuse.flush(Duration::from_secs(10));
     let _ = harness.provider.force_flush();
 
+    let mut failures = Vec::new();
     for &mode in &options.receivers {
         mode.apply(&mut harness.receiver);
         // A slow receiver needs time per request: allow several before calling a phase done.
@@ -747,6 +759,21 @@ fn run_load(options: &Options) {
             for &tracer in &options.tracers {
                 let phase = harness.phase(tracer, options, patience);
                 print_phase(mode, round, &phase);
+                if options.check {
+                    let lost = tracer == Tracer::Langfuse
+                        && mode == ReceiverMode::Ok
+                        && phase.received < phase.created;
+                    if phase.errors > 0 || phase.rps == 0.0 || lost {
+                        failures.push(format!(
+                            "receiver={} tracer={}: {} errors, {} of {} observations received",
+                            mode.name(),
+                            tracer.name(),
+                            phase.errors,
+                            phase.received,
+                            phase.created
+                        ));
+                    }
+                }
                 phases.push(phase);
             }
         }
@@ -756,6 +783,10 @@ fn run_load(options: &Options) {
     let report = harness.langfuse.shutdown(Duration::from_secs(10));
     let _ = harness.provider.shutdown();
     eprintln!("langfuse shutdown: {report:?}");
+    if !failures.is_empty() {
+        eprintln!("check failed:\n  {}", failures.join("\n  "));
+        std::process::exit(1);
+    }
 }
 
 fn print_phase(mode: ReceiverMode, round: usize, p: &Phase) {
@@ -890,6 +921,24 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Asks the allocator to give its free memory back to the system, so that what stays
+/// resident is what is still in use: glibc keeps freed blocks in its arenas, which VmRSS
+/// counts. Returns whether it could.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() -> bool {
+    unsafe extern "C" {
+        fn malloc_trim(pad: usize) -> i32;
+    }
+    // SAFETY: malloc_trim only walks glibc's own heaps; it is safe to call at any time.
+    unsafe { malloc_trim(0) };
+    true
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() -> bool {
+    false
+}
+
 fn run_memory(options: &Options) {
     let mut harness = Harness::start();
     let config = harness.langfuse.config().expect("configured").clone();
@@ -969,20 +1018,22 @@ fn run_memory(options: &Options) {
     let drained_in = back.elapsed();
     std::thread::sleep(Duration::from_secs(2));
     let after = rss_kib();
+    let trimmed = release_free_memory().then(rss_kib);
     let stats = harness.langfuse.stats();
     println!();
     println!("summary memory (MiB)");
     println!(
-        "| baseline | peak (down) | second half (down) | after drain | max queue depth | queue bound |"
+        "| baseline | peak (down) | second half (down) | after drain | after drain, allocator trimmed | max queue depth | queue bound |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     println!(
-        "| {} | {} | {}-{} | {} | {} | {} |",
+        "| {} | {} | {}-{} | {} | {} | {} | {} |",
         baseline >> 10,
         peak >> 10,
         plateau_low >> 10,
         plateau_high >> 10,
         after >> 10,
+        trimmed.map_or("n/a".to_owned(), |t| (t >> 10).to_string()),
         max_depth,
         config.max_queue_size(),
     );
