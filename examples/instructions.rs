@@ -10,7 +10,12 @@
 //! Only `probe_loop` and what it calls are counted, on this thread: the exporter thread's
 //! work is not. Divide "Collected" by the iterations (1000) and subtract the `plain` case.
 //! `scripts/bench.sh` does this for every case.
+//!
+//! It also prints the heap allocations made on this thread inside `probe_loop`, per
+//! iteration (DESIGN budget: none in steady state with capture off).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
@@ -18,6 +23,48 @@ use std::task::{Context, Poll, Waker};
 
 use langfuse::__private::bench;
 use langfuse::{ExporterKind, Langfuse};
+
+/// Counts allocations made by this thread while `COUNTING` is set.
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the bookkeeping touches
+// only const-initialized thread-locals, which never allocate.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_allocation();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn count_allocation() {
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 #[inline(never)]
 fn plain(x: u64) -> u64 {
@@ -28,6 +75,13 @@ fn plain(x: u64) -> u64 {
 #[inline(never)]
 fn observed(x: u64) -> u64 {
     black_box(x) + 1
+}
+
+/// Capture on (the default): two small arguments in, a number out.
+#[langfuse::observe]
+#[inline(never)]
+fn captured(x: u64, question: &str) -> u64 {
+    black_box(x) + question.len() as u64
 }
 
 #[langfuse::observe(capture_input = false, capture_output = false)]
@@ -80,10 +134,12 @@ fn poll_to_end<F: Future>(future: F) -> F::Output {
 /// The counted region.
 #[inline(never)]
 fn probe_loop(iterations: u64, f: impl Fn(u64) -> u64) -> u64 {
+    COUNTING.with(|c| c.set(true));
     let mut sum = 0;
     for i in 0..iterations {
         sum += f(black_box(i));
     }
+    COUNTING.with(|c| c.set(false));
     sum
 }
 
@@ -108,12 +164,14 @@ fn main() {
         black_box(observed(i));
         black_box(parent(1));
         black_box(poll_to_end(observed_async(2)));
+        black_box(captured(i, "warm-up"));
     }
     let sum = match case.as_str() {
         "plain" => probe_loop(iterations, plain),
         "disabled" | "sampled_out" | "root" => probe_loop(iterations, observed),
         // The children of one open observation; the parent's own start and end are outside.
         "child" => parent(iterations),
+        "capture_root" => probe_loop(iterations, |i| captured(i, "What does Langfuse trace?")),
         "async_1_poll" => probe_loop(iterations, |_| poll_to_end(observed_async(1))),
         "async_2_polls" => probe_loop(iterations, |_| poll_to_end(observed_async(2))),
         "async_plain_1_poll" => probe_loop(iterations, |_| poll_to_end(plain_async(1))),
@@ -121,10 +179,15 @@ fn main() {
         other => {
             eprintln!(
                 "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
-                 async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls"
+                 capture_root, async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls"
             );
             std::process::exit(2);
         }
     };
     black_box(sum);
+    let allocations = ALLOCATIONS.with(Cell::get);
+    println!(
+        "case={case} iterations={iterations} allocations_per_iteration={}",
+        allocations as f64 / iterations as f64
+    );
 }

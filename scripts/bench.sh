@@ -51,12 +51,14 @@ cargo build --release --locked --example load --example instructions 2>&1 | tail
 if command -v valgrind >/dev/null; then
     step "hot path in instructions: callgrind on examples/instructions.rs"
     : > "$out/instructions.txt"
-    for case in plain disabled sampled_out root child \
+    for case in plain disabled sampled_out root child capture_root \
         async_plain_1_poll async_1_poll async_plain_2_polls async_2_polls; do
-        collected=$(valgrind --tool=callgrind --toggle-collect='*probe_loop*' \
-            --callgrind-out-file=/dev/null target/release/examples/instructions "$case" 1000 2>&1 |
-            sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
-        echo "instructions case=$case iterations=1000 collected=$collected" | tee -a "$out/instructions.txt" >&2
+        probe=$(valgrind --tool=callgrind --toggle-collect='*probe_loop*' \
+            --callgrind-out-file=/dev/null target/release/examples/instructions "$case" 1000 2>&1)
+        collected=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' <<<"$probe")
+        allocations=$(sed -n 's/.*allocations_per_iteration=\([0-9.]*\).*/\1/p' <<<"$probe")
+        echo "instructions case=$case iterations=1000 collected=$collected allocations_per_iteration=$allocations" |
+            tee -a "$out/instructions.txt" >&2
     done
 else
     echo "valgrind not found: skipping instruction counts" >&2

@@ -139,7 +139,18 @@ def budgets():
         value = cost(case, "langfuse", state)
         met = "n/a" if value is None else ("yes" if value <= budget else "no")
         print(f"| {label} | <= {budget} ns | {fmt(value)} | {met} |")
-    print("| allocations per observation, steady state, capture off | 0 | see BENCHMARKS.md | |")
+    alloc_path = report / "instructions.txt"
+    measured, met = "n/a", "n/a"
+    if alloc_path.exists():
+        counts = [
+            float(x)
+            for case, x in re.findall(r"case=(\w+) .*allocations_per_iteration=([\d.]+)", alloc_path.read_text())
+            if case in ("disabled", "sampled_out", "root", "child", "async_1_poll", "async_2_polls")
+        ]
+        if counts:
+            measured = f"{max(counts):g}"
+            met = "yes" if max(counts) == 0 else "no"
+    print(f"| allocations per observation, steady state, capture off | 0 | {measured} | {met} |")
     print()
 
 
@@ -148,10 +159,15 @@ def instructions():
     if not path.exists():
         return
     per_call = {}
+    allocations = {}
     for line in path.read_text().splitlines():
-        found = re.match(r"instructions case=(\w+) iterations=(\d+) collected=(\d+)", line)
+        found = re.match(
+            r"instructions case=(\w+) iterations=(\d+) collected=(\d+) allocations_per_iteration=([\d.]+)",
+            line,
+        )
         if found:
             per_call[found.group(1)] = int(found.group(3)) / int(found.group(2))
+            allocations[found.group(1)] = float(found.group(4))
     if "plain" not in per_call:
         return
 
@@ -172,14 +188,24 @@ def instructions():
     print("Instructions executed on the calling thread per observation, over the untraced")
     print("function; deterministic, so a busy machine does not move them.")
     print()
-    print("| case | instructions |")
-    print("| --- | ---: |")
-    print(f"| disabled | {over('disabled', 'plain')} |")
-    print(f"| sampled out (trace root) | {over('sampled_out', 'plain')} |")
-    print(f"| capture off, trace root | {over('root', 'plain')} |")
-    print(f"| capture off, child of another observation | {over('child', 'plain')} |")
-    print(f"| async fn, one poll (root) | {over('async_1_poll', 'async_plain_1_poll')} |")
-    print(f"| async fn, per extra poll | {poll} |")
+    def allocs(case):
+        return f"{allocations[case]:g}" if case in allocations else "n/a"
+
+    print("| case | instructions | heap allocations |")
+    print("| --- | ---: | ---: |")
+    print(f"| disabled | {over('disabled', 'plain')} | {allocs('disabled')} |")
+    print(f"| sampled out (trace root) | {over('sampled_out', 'plain')} | {allocs('sampled_out')} |")
+    print(f"| capture off, trace root | {over('root', 'plain')} | {allocs('root')} |")
+    print(f"| capture off, child of another observation | {over('child', 'plain')} | {allocs('child')} |")
+    print(
+        f"| capture on (two small arguments, a number returned), trace root "
+        f"| {over('capture_root', 'plain')} | {allocs('capture_root')} |"
+    )
+    print(
+        f"| async fn, one poll (root) | {over('async_1_poll', 'async_plain_1_poll')} "
+        f"| {allocs('async_1_poll')} |"
+    )
+    print(f"| async fn, per extra poll | {poll} | {allocs('async_2_polls')} (per call, 2 polls) |")
     print()
 
 
