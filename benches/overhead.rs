@@ -1,20 +1,88 @@
-//! Cost of one observation on the calling thread, beside fastrace in the same run.
+//! Cost of one observation on the calling thread, beside `fastrace` and `tracing` +
+//! `tracing-opentelemetry` in the same run, with the same shapes for every library.
 //!
-//! Every case runs the same shape for each library: a trace of one root and 99 children
-//! (`trace_of_100`; ns per observation = time / 100) and a trace of one observation
-//! (`root_only`). `plain` is the same code without tracing, to subtract the loop itself.
+//! Shapes (criterion prints the time per iteration and, from the throughput, per observation):
+//!
+//! - `root_only`: one observation that starts a new trace (a request's root).
+//! - `trace_of_100`: a root and 99 children; the cost of a child is
+//!   `(trace_of_100 - root_only) / 99`.
+//! - `nested_3`: a root, its child and its grandchild.
+//! - `async_call`: `block_on` of an observed async fn that completes in one poll (a root).
+//! - `async_100_polls`: the same fn pending 99 times before completing; the cost of a poll
+//!   is the difference to `async_call`, divided by 99.
+//! - `capture_small_of_100`: `trace_of_100` where each child captures a small struct.
+//! - `capture_1mb`: a root that captures a 1 MB string argument.
+//!
+//! States: `disabled` (ours: no keys; tracing: spans below the subscriber's level), `sampled_out`
+//! (the trace's head sampling said no), `enabled`. `plain` is the same code without tracing.
+//!
+//! Where the work goes: our exporter thread drains and discards (`ExporterKind::None`);
+//! fastrace's reporter discards; tracing's `BatchSpanProcessor` really exports OTLP/HTTP to a
+//! loopback receiver, and drops spans whenever its queue of 2048 is full (so in these tight
+//! loops it is measured partly on its cheaper dropping path). The exporter's own cost is in
+//! `benches/exporter.rs`, the whole pipeline under load in `examples/load.rs`.
 //!
 //! ```text
 //! cargo bench --bench overhead
 //! ```
 
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use langfuse::{ExporterKind, Langfuse};
+use serde::Serialize;
+
+#[path = "../examples/support/otel.rs"]
+mod otel;
+#[path = "../examples/support/receiver.rs"]
+mod receiver;
 
 const CHILDREN: u64 = 99;
+/// Polls of `async_100_polls`: 99 pending, 1 ready.
+const POLLS: u64 = 100;
+
+/// A small request-like argument.
+#[derive(Debug, Serialize)]
+pub struct Small {
+    id: u64,
+    question: String,
+    tags: Vec<&'static str>,
+}
+
+fn small() -> Small {
+    Small {
+        id: 42,
+        question: "What does Langfuse trace?".to_owned(),
+        tags: vec!["beta", "eu"],
+    }
+}
+
+/// Pending once (waking itself at once), then ready: one extra poll of every wrapper around it.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+async fn yield_polls() -> u64 {
+    for _ in 1..POLLS {
+        YieldOnce(false).await;
+    }
+    black_box(POLLS)
+}
 
 mod plain {
     use super::*;
@@ -32,6 +100,44 @@ mod plain {
     #[inline(never)]
     pub fn trace_of_100() -> u64 {
         (0..CHILDREN).map(child).sum()
+    }
+
+    #[inline(never)]
+    pub fn level1(x: u64) -> u64 {
+        level2(black_box(x)) + 1
+    }
+
+    #[inline(never)]
+    pub fn level2(x: u64) -> u64 {
+        level3(black_box(x)) + 1
+    }
+
+    #[inline(never)]
+    pub fn level3(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    pub async fn async_call(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    pub async fn async_polls() -> u64 {
+        yield_polls().await
+    }
+
+    #[inline(never)]
+    pub fn small_child(s: &Small) -> u64 {
+        black_box(s).id + 1
+    }
+
+    #[inline(never)]
+    pub fn capture_small_of_100(s: &Small) -> u64 {
+        (0..CHILDREN).map(|_| small_child(s)).sum()
+    }
+
+    #[inline(never)]
+    pub fn capture_1mb(big: &str) -> usize {
+        black_box(big).len()
     }
 }
 
@@ -55,12 +161,63 @@ mod ours {
     pub fn trace_of_100() -> u64 {
         (0..CHILDREN).map(child).sum()
     }
+
+    #[langfuse::observe(capture_input = false, capture_output = false)]
+    #[inline(never)]
+    pub fn level1(x: u64) -> u64 {
+        level2(black_box(x)) + 1
+    }
+
+    #[langfuse::observe(capture_input = false, capture_output = false)]
+    #[inline(never)]
+    pub fn level2(x: u64) -> u64 {
+        level3(black_box(x)) + 1
+    }
+
+    #[langfuse::observe(capture_input = false, capture_output = false)]
+    #[inline(never)]
+    pub fn level3(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[langfuse::observe(capture_input = false, capture_output = false)]
+    pub async fn async_call(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[langfuse::observe(capture_input = false, capture_output = false)]
+    pub async fn async_polls() -> u64 {
+        yield_polls().await
+    }
+
+    /// Capture on (the default): the argument as JSON in, the return value out.
+    #[langfuse::observe]
+    #[inline(never)]
+    pub fn small_child(s: &Small) -> u64 {
+        black_box(s).id + 1
+    }
+
+    #[langfuse::observe(capture_input = false, capture_output = false)]
+    #[inline(never)]
+    pub fn capture_small_of_100(s: &Small) -> u64 {
+        (0..CHILDREN).map(|_| small_child(s)).sum()
+    }
+
+    #[langfuse::observe]
+    #[inline(never)]
+    pub fn capture_1mb(big: &str) -> usize {
+        black_box(big).len()
+    }
 }
 
 mod with_fastrace {
     use fastrace::prelude::*;
 
     use super::*;
+
+    fn root(name: &'static str, sampled: bool) -> Span {
+        Span::root(name, SpanContext::random().sampled(sampled))
+    }
 
     #[fastrace::trace]
     #[inline(never)]
@@ -69,21 +226,162 @@ mod with_fastrace {
     }
 
     #[inline(never)]
-    pub fn root_only(x: u64) -> u64 {
-        let root = Span::root("root_only", SpanContext::random());
+    pub fn root_only(x: u64, sampled: bool) -> u64 {
+        let root = root("root_only", sampled);
         let _guard = root.set_local_parent();
         black_box(x) + 1
     }
 
     #[inline(never)]
-    pub fn trace_of_100() -> u64 {
-        let root = Span::root("trace_of_100", SpanContext::random());
+    pub fn trace_of_100(sampled: bool) -> u64 {
+        let root = root("trace_of_100", sampled);
         let _guard = root.set_local_parent();
         (0..CHILDREN).map(child).sum()
     }
+
+    #[inline(never)]
+    pub fn level1(x: u64) -> u64 {
+        let root = root("level1", true);
+        let _guard = root.set_local_parent();
+        level2(black_box(x)) + 1
+    }
+
+    #[fastrace::trace]
+    #[inline(never)]
+    pub fn level2(x: u64) -> u64 {
+        level3(black_box(x)) + 1
+    }
+
+    #[fastrace::trace]
+    #[inline(never)]
+    pub fn level3(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    /// fastrace's macro makes children only: a root future is wrapped by hand.
+    pub fn async_call(x: u64) -> impl Future<Output = u64> {
+        async move { black_box(x) + 1 }.in_span(root("async_call", true))
+    }
+
+    pub fn async_polls() -> impl Future<Output = u64> {
+        yield_polls().in_span(root("async_polls", true))
+    }
+
+    /// fastrace records no arguments; its nearest equivalent is a property formatted from one.
+    #[fastrace::trace(properties = { "input": "{s:?}" })]
+    #[inline(never)]
+    pub fn small_child(s: &Small) -> u64 {
+        black_box(s).id + 1
+    }
+
+    #[inline(never)]
+    pub fn capture_small_of_100(s: &Small) -> u64 {
+        let root = root("capture_small_of_100", true);
+        let _guard = root.set_local_parent();
+        (0..CHILDREN).map(|_| small_child(s)).sum()
+    }
+
+    #[inline(never)]
+    pub fn capture_1mb(big: &str) -> usize {
+        let root = root("capture_1mb", true).with_property(|| ("input", format!("{big:?}")));
+        let _guard = root.set_local_parent();
+        black_box(big).len()
+    }
 }
 
-/// Discards what fastrace collects: both libraries are measured recording, not reporting.
+mod with_tracing {
+    use super::*;
+
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn child(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn root_only(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn trace_of_100() -> u64 {
+        (0..CHILDREN).map(child).sum()
+    }
+
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn level1(x: u64) -> u64 {
+        level2(black_box(x)) + 1
+    }
+
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn level2(x: u64) -> u64 {
+        level3(black_box(x)) + 1
+    }
+
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn level3(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn async_call(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn async_polls() -> u64 {
+        yield_polls().await
+    }
+
+    /// `#[instrument]`'s default: every argument recorded with `Debug`.
+    #[tracing::instrument]
+    #[inline(never)]
+    pub fn small_child(s: &Small) -> u64 {
+        black_box(s).id + 1
+    }
+
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn capture_small_of_100(s: &Small) -> u64 {
+        (0..CHILDREN).map(|_| small_child(s)).sum()
+    }
+
+    #[tracing::instrument]
+    #[inline(never)]
+    pub fn capture_1mb(big: &str) -> usize {
+        black_box(big).len()
+    }
+
+    /// The same functions at TRACE level, which the subscriber filters out.
+    pub mod off {
+        use super::*;
+
+        #[tracing::instrument(level = "trace", skip_all)]
+        #[inline(never)]
+        pub fn child(x: u64) -> u64 {
+            black_box(x) + 1
+        }
+
+        #[tracing::instrument(level = "trace", skip_all)]
+        #[inline(never)]
+        pub fn root_only(x: u64) -> u64 {
+            black_box(x) + 1
+        }
+
+        #[tracing::instrument(level = "trace", skip_all)]
+        #[inline(never)]
+        pub fn trace_of_100() -> u64 {
+            (0..CHILDREN).map(child).sum()
+        }
+    }
+}
+
+/// Discards what fastrace collects: its collection still runs on its own thread.
 struct DiscardReporter;
 
 impl fastrace::collector::Reporter for DiscardReporter {
@@ -92,50 +390,207 @@ impl fastrace::collector::Reporter for DiscardReporter {
     }
 }
 
+/// Puts every library in one state.
+#[derive(Clone, Copy)]
+enum State {
+    Disabled,
+    SampledOut,
+    Enabled,
+}
+
+fn set(state: State) {
+    use langfuse::__private::bench;
+    let (recording, rate, sampled) = match state {
+        State::Disabled => (false, 1.0, true),
+        State::SampledOut => (true, 0.0, false),
+        State::Enabled => (true, 1.0, true),
+    };
+    bench::set_recording(recording);
+    bench::set_sample_rate(rate);
+    otel::set_sampled(sampled);
+}
+
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+fn sync_shapes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("root_only");
+    group.throughput(Throughput::Elements(1));
+    let g: &mut Group = &mut group;
+    g.bench_function("plain", |b| b.iter(|| plain::root_only(black_box(7))));
+    set(State::Disabled);
+    g.bench_function("langfuse/disabled", |b| {
+        b.iter(|| ours::root_only(black_box(7)))
+    });
+    g.bench_function("tracing/disabled", |b| {
+        b.iter(|| with_tracing::off::root_only(black_box(7)))
+    });
+    set(State::SampledOut);
+    g.bench_function("langfuse/sampled_out", |b| {
+        b.iter(|| ours::root_only(black_box(7)))
+    });
+    g.bench_function("fastrace/sampled_out", |b| {
+        b.iter(|| with_fastrace::root_only(black_box(7), false))
+    });
+    g.bench_function("tracing/sampled_out", |b| {
+        b.iter(|| with_tracing::root_only(black_box(7)))
+    });
+    set(State::Enabled);
+    g.bench_function("langfuse/enabled", |b| {
+        b.iter(|| ours::root_only(black_box(7)))
+    });
+    g.bench_function("fastrace/enabled", |b| {
+        b.iter(|| with_fastrace::root_only(black_box(7), true))
+    });
+    g.bench_function("tracing/enabled", |b| {
+        b.iter(|| with_tracing::root_only(black_box(7)))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("trace_of_100");
+    group.throughput(Throughput::Elements(CHILDREN + 1));
+    let g: &mut Group = &mut group;
+    g.bench_function("plain", |b| b.iter(plain::trace_of_100));
+    set(State::Disabled);
+    g.bench_function("langfuse/disabled", |b| b.iter(ours::trace_of_100));
+    g.bench_function("tracing/disabled", |b| {
+        b.iter(with_tracing::off::trace_of_100)
+    });
+    set(State::SampledOut);
+    g.bench_function("langfuse/sampled_out", |b| b.iter(ours::trace_of_100));
+    g.bench_function("fastrace/sampled_out", |b| {
+        b.iter(|| with_fastrace::trace_of_100(false))
+    });
+    g.bench_function("tracing/sampled_out", |b| {
+        b.iter(with_tracing::trace_of_100)
+    });
+    set(State::Enabled);
+    g.bench_function("langfuse/enabled", |b| b.iter(ours::trace_of_100));
+    g.bench_function("fastrace/enabled", |b| {
+        b.iter(|| with_fastrace::trace_of_100(true))
+    });
+    g.bench_function("tracing/enabled", |b| b.iter(with_tracing::trace_of_100));
+    group.finish();
+
+    let mut group = c.benchmark_group("nested_3");
+    group.throughput(Throughput::Elements(3));
+    let g: &mut Group = &mut group;
+    g.bench_function("plain", |b| b.iter(|| plain::level1(black_box(7))));
+    set(State::Enabled);
+    g.bench_function("langfuse/enabled", |b| {
+        b.iter(|| ours::level1(black_box(7)))
+    });
+    g.bench_function("fastrace/enabled", |b| {
+        b.iter(|| with_fastrace::level1(black_box(7)))
+    });
+    g.bench_function("tracing/enabled", |b| {
+        b.iter(|| with_tracing::level1(black_box(7)))
+    });
+    group.finish();
+}
+
+fn async_shapes(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("current-thread runtime");
+    set(State::Enabled);
+
+    let mut group = c.benchmark_group("async_call");
+    group.throughput(Throughput::Elements(1));
+    let g: &mut Group = &mut group;
+    g.bench_function("plain", |b| {
+        b.iter(|| rt.block_on(plain::async_call(black_box(7))))
+    });
+    set(State::Disabled);
+    g.bench_function("langfuse/disabled", |b| {
+        b.iter(|| rt.block_on(ours::async_call(black_box(7))))
+    });
+    set(State::Enabled);
+    g.bench_function("langfuse/enabled", |b| {
+        b.iter(|| rt.block_on(ours::async_call(black_box(7))))
+    });
+    g.bench_function("fastrace/enabled", |b| {
+        b.iter(|| rt.block_on(with_fastrace::async_call(black_box(7))))
+    });
+    g.bench_function("tracing/enabled", |b| {
+        b.iter(|| rt.block_on(with_tracing::async_call(black_box(7))))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("async_100_polls");
+    group.throughput(Throughput::Elements(POLLS));
+    let g: &mut Group = &mut group;
+    g.bench_function("plain", |b| b.iter(|| rt.block_on(plain::async_polls())));
+    g.bench_function("langfuse/enabled", |b| {
+        b.iter(|| rt.block_on(ours::async_polls()))
+    });
+    g.bench_function("fastrace/enabled", |b| {
+        b.iter(|| rt.block_on(with_fastrace::async_polls()))
+    });
+    g.bench_function("tracing/enabled", |b| {
+        b.iter(|| rt.block_on(with_tracing::async_polls()))
+    });
+    group.finish();
+}
+
+fn capture_shapes(c: &mut Criterion) {
+    let s = small();
+    set(State::Enabled);
+    let mut group = c.benchmark_group("capture_small_of_100");
+    group.throughput(Throughput::Elements(CHILDREN + 1));
+    let g: &mut Group = &mut group;
+    g.bench_function("plain", |b| b.iter(|| plain::capture_small_of_100(&s)));
+    g.bench_function("langfuse/enabled", |b| {
+        b.iter(|| ours::capture_small_of_100(&s))
+    });
+    g.bench_function("fastrace/enabled", |b| {
+        b.iter(|| with_fastrace::capture_small_of_100(&s))
+    });
+    g.bench_function("tracing/enabled", |b| {
+        b.iter(|| with_tracing::capture_small_of_100(&s))
+    });
+    group.finish();
+
+    // Word-like text, so that no library gets a degenerate input.
+    let big: String = "the quick brown fox jumps over the lazy dog "
+        .chars()
+        .cycle()
+        .take(1 << 20)
+        .collect();
+    let mut group = c.benchmark_group("capture_1mb");
+    group.throughput(Throughput::Elements(1));
+    // A tracing iteration formats a megabyte: fewer samples keep the group short.
+    group.sample_size(20);
+    let g: &mut Group = &mut group;
+    g.bench_function("plain", |b| b.iter(|| plain::capture_1mb(&big)));
+    set(State::SampledOut);
+    g.bench_function("langfuse/sampled_out", |b| {
+        b.iter(|| ours::capture_1mb(&big))
+    });
+    set(State::Enabled);
+    g.bench_function("langfuse/enabled", |b| b.iter(|| ours::capture_1mb(&big)));
+    g.bench_function("fastrace/enabled", |b| {
+        b.iter(|| with_fastrace::capture_1mb(&big))
+    });
+    g.bench_function("tracing/enabled", |b| {
+        b.iter(|| with_tracing::capture_1mb(&big))
+    });
+    group.finish();
+}
+
 fn overhead(c: &mut Criterion) {
-    // Our exporter thread drains and discards, like fastrace's reporter above.
+    let receiver = receiver::Receiver::start();
+    // Our exporter thread drains and discards, like fastrace's reporter.
     let _langfuse = Langfuse::builder()
         .ignore_environment()
         .exporter(ExporterKind::None)
         .init()
         .expect("benchmark configuration");
     fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
-    let bench = |recording: bool, rate: f64| {
-        langfuse::__private::bench::set_recording(recording);
-        langfuse::__private::bench::set_sample_rate(rate);
-    };
+    let provider = otel::install(&receiver.traces_url());
 
-    let mut group = c.benchmark_group("trace_of_100");
-    group.throughput(Throughput::Elements(CHILDREN + 1));
-    group.bench_function("plain", |b| b.iter(plain::trace_of_100));
-    bench(false, 1.0);
-    group.bench_function("langfuse/disabled", |b| b.iter(ours::trace_of_100));
-    bench(true, 0.0);
-    group.bench_function("langfuse/sampled_out", |b| b.iter(ours::trace_of_100));
-    bench(true, 1.0);
-    group.bench_function("langfuse/enabled", |b| b.iter(ours::trace_of_100));
-    group.bench_function("fastrace/enabled", |b| b.iter(with_fastrace::trace_of_100));
-    group.finish();
-
-    let mut group = c.benchmark_group("root_only");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("plain", |b| b.iter(|| plain::root_only(black_box(7))));
-    bench(false, 1.0);
-    group.bench_function("langfuse/disabled", |b| {
-        b.iter(|| ours::root_only(black_box(7)))
-    });
-    bench(true, 0.0);
-    group.bench_function("langfuse/sampled_out", |b| {
-        b.iter(|| ours::root_only(black_box(7)))
-    });
-    bench(true, 1.0);
-    group.bench_function("langfuse/enabled", |b| {
-        b.iter(|| ours::root_only(black_box(7)))
-    });
-    group.bench_function("fastrace/enabled", |b| {
-        b.iter(|| with_fastrace::root_only(black_box(7)))
-    });
-    group.finish();
+    sync_shapes(c);
+    async_shapes(c);
+    capture_shapes(c);
 
     let stats = langfuse::get_client().stats();
     eprintln!(
@@ -143,6 +598,12 @@ fn overhead(c: &mut Criterion) {
         stats.started, stats.dropped_queue_full
     );
     fastrace::flush();
+    let _ = provider.force_flush();
+    eprintln!(
+        "tracing-opentelemetry: {} spans reached the loopback receiver",
+        receiver.received().others
+    );
+    let _ = provider.shutdown();
 }
 
 criterion_group! {

@@ -8,17 +8,29 @@ use crate::observation::{Timestamp, TimestampKind};
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
-/// The process-wide clock. Calibrating it takes well under a millisecond; `init()` does it
-/// so that no request pays for it.
+/// The process-wide clock, calibrated on first use. Calibration spins for at least half a
+/// millisecond (up to 200 ms on a busy machine), so only `init()` and the exporter thread
+/// call this; the hot path never waits for it (see [`now`]).
 #[inline]
 pub(crate) fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(quanta::Clock::new)
 }
 
-/// A raw reading for the hot path.
+/// A reading for the hot path: raw TSC ticks once the clock is calibrated, wall-clock
+/// nanoseconds before (an observation recorded before `init()` must not pay for the
+/// calibration; the exporter converts both kinds).
 #[inline]
 pub(crate) fn now() -> Timestamp {
-    Timestamp::from_ticks(clock().raw())
+    match CLOCK.get() {
+        Some(clock) => Timestamp::from_ticks(clock.raw()),
+        None => uncalibrated_now(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn uncalibrated_now() -> Timestamp {
+    Timestamp::from_unix_nanos(unix_nanos_now())
 }
 
 /// The current time as Unix nanoseconds (for explicit timestamps given by users).
@@ -154,6 +166,7 @@ mod tests {
 
     #[test]
     fn ticks_before_the_anchor_convert_backwards() {
+        clock();
         let early = now();
         std::thread::sleep(std::time::Duration::from_millis(5));
         // A fresh measurement: the process-wide anchor may be older than `early`.
@@ -167,11 +180,18 @@ mod tests {
     fn consecutive_anchors_convert_a_reading_to_the_same_time() {
         // Two spans of one trace can leave in different batches: converted with anchors that
         // disagree, a child could end after its parent.
+        clock();
         let reading = now();
         for _ in 0..100 {
             let (first, second) = (Anchor::now(), Anchor::now());
             assert_eq!(first.unix_nanos(reading), second.unix_nanos(reading));
         }
+    }
+
+    #[test]
+    fn readings_are_ticks_once_calibrated() {
+        clock();
+        assert!(matches!(now().kind(), TimestampKind::Ticks(_)));
     }
 
     #[test]

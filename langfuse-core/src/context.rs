@@ -708,14 +708,13 @@ pub(crate) fn hand_off(record: Record) {
         collector::count_dropped_after_shutdown(1);
         return;
     }
-    let mut record = Some(record);
-    with_local(|l| {
-        if let Some(r) = record.take() {
-            l.buffer().push(r);
-        }
-    });
-    if let Some(r) = record {
-        collector::push_shared(r);
+    // Moved straight from here into the ring's slot, as `end_frame` does from the stack.
+    let record = std::mem::ManuallyDrop::new(record);
+    // SAFETY: `push_from` takes ownership of the record; it runs at most once, and when it
+    // does not run (`None`), the record is still ours and goes to the shared queue instead.
+    let pushed = with_local(|l| unsafe { l.buffer().push_from(&raw const *record) });
+    if pushed.is_none() {
+        collector::push_shared(std::mem::ManuallyDrop::into_inner(record));
     }
 }
 
@@ -728,7 +727,10 @@ pub(crate) fn end_detached(mut record: Record) {
 
 /// Marks an observation failed by a panic, with the panic's message when the hook saw it.
 pub(crate) fn fail_from_panic(local: &Local, observation: &mut Record) {
-    let message = local.panic_message.clone();
+    fail_with_panic_message(observation, local.panic_message.clone());
+}
+
+fn fail_with_panic_message(observation: &mut Record, message: Option<String>) {
     observation.fail(Level::Error, || match message {
         Some(m) => format!("panicked: {m}"),
         None => "panicked".to_owned(),
@@ -741,16 +743,53 @@ pub(crate) fn fail_from_panic(local: &Local, observation: &mut Record) {
 /// (thread teardown), just run `f`.
 #[inline]
 pub(crate) fn with_installed<T>(slot: &mut Option<Frame>, f: impl FnOnce() -> T) -> T {
-    let Some(frame) = slot.take() else {
+    if slot.is_none() {
         return f();
-    };
-    let mut frame = Some(frame);
-    let Some(depth) = with_local(|local| local.push(frame.take().expect("frame present"))) else {
-        *slot = frame;
+    }
+    let Some(depth) = with_local(|local| local.install(slot)) else {
         return f();
     };
     let _reinstall = Reinstall { slot, depth };
     f()
+}
+
+impl Local {
+    /// Moves the frame out of `slot` onto the stack and returns its depth. One copy of the
+    /// frame: moving it through `Option::take` and `Vec::push` costs several, on every poll.
+    #[inline]
+    fn install(&mut self, slot: &mut Option<Frame>) -> usize {
+        self.stack.reserve(1);
+        let depth = self.stack.len();
+        if let Some(frame) = slot.as_mut() {
+            // SAFETY: the frame is moved bitwise into the spare slot at `depth` (within
+            // capacity), and `slot` is overwritten with `None` without dropping it, so the
+            // frame has exactly one owner again: the stack.
+            unsafe {
+                std::ptr::copy_nonoverlapping(frame, self.stack.as_mut_ptr().add(depth), 1);
+                std::ptr::write(slot, None);
+                self.stack.set_len(depth + 1);
+            }
+        }
+        depth
+    }
+
+    /// Moves the frame at `depth` back into `slot` (which is empty), if it is still there:
+    /// the inverse of [`Local::install`].
+    #[inline]
+    fn uninstall(&mut self, depth: usize, slot: &mut Option<Frame>) {
+        if depth + 1 != self.stack.len() {
+            *slot = self.pop_slow(depth);
+            return;
+        }
+        // SAFETY: the frame at `depth` is the last and initialized; shortening the stack
+        // hands it over, and it is moved bitwise into `slot`, which holds `None` (nothing to
+        // drop), so it has exactly one owner again.
+        unsafe {
+            self.stack.set_len(depth);
+            let frame = self.stack.as_ptr().add(depth);
+            std::ptr::write(slot, Some(std::ptr::read(frame)));
+        }
+    }
 }
 
 /// Puts an installed frame back into its owner when a poll returns or unwinds.
@@ -764,14 +803,19 @@ impl Drop for Reinstall<'_> {
         let depth = self.depth;
         let slot = &mut *self.slot;
         with_local(|local| {
-            if let Some(mut frame) = local.pop(depth) {
-                if std::thread::panicking()
-                    && let Some(o) = frame.observation()
-                {
-                    fail_from_panic(local, o);
-                }
-                *slot = Some(frame);
+            if std::thread::panicking() {
+                mark_unwound(local, depth);
             }
+            local.uninstall(depth, slot);
         });
+    }
+}
+
+/// Marks the observation at `depth`, which a panic is unwinding through, failed.
+#[cold]
+fn mark_unwound(local: &mut Local, depth: usize) {
+    let message = local.panic_message.clone();
+    if let Some(observation) = local.frame_at(depth).and_then(Frame::observation) {
+        fail_with_panic_message(observation, message);
     }
 }

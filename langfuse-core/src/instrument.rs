@@ -273,6 +273,10 @@ impl OutcomeToken {
         let Some(id) = self.id else { return };
         let mut recorded = Outcome::new(self.capture_output);
         outcome(&mut recorded);
+        // No output captured and no error: nothing to write, no need to find the observation.
+        if recorded.is_empty() {
+            return;
+        }
         with_local(|local| {
             if let Some(o) = local.current_observation()
                 && o.id == id

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod attributes;
+mod bench;
 mod capture;
 mod client;
 mod clock;
@@ -101,6 +102,8 @@ pub mod __private {
     /// Switches for benchmarks that compare states within one process. Not for production:
     /// use the configuration.
     pub mod bench {
+        pub use crate::bench::{Encoder, SyntheticRecords, WireSize};
+
         /// Turns recording on or off, as a disabled configuration would.
         pub fn set_recording(on: bool) {
             use crate::state::{self, State};

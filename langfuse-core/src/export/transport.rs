@@ -636,7 +636,7 @@ fn describe(error: reqwest::Error) -> String {
     text
 }
 
-fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 4 + 64),
         flate2::Compression::fast(),

@@ -377,6 +377,7 @@ impl Worker {
     /// Starts as many sends as the policy allows.
     fn dispatch(&mut self) {
         if self.pending.is_empty() {
+            self.release_backlog_capacity();
             return;
         }
         let due = self.flushing()
@@ -448,6 +449,18 @@ impl Worker {
         }
         if matches!(self.sink, Sink::Console(_) | Sink::Discard) {
             self.last_send = Instant::now();
+        }
+        if self.pending.is_empty() {
+            self.release_backlog_capacity();
+        }
+    }
+
+    /// Gives back what a backlog grew `pending` to (up to `max_queue_size` records, 16 MB at
+    /// the default), so that memory returns to its level before an outage once it drains.
+    fn release_backlog_capacity(&mut self) {
+        let keep = self.flush_at.saturating_mul(4);
+        if self.pending.capacity() > keep.saturating_mul(2) {
+            self.pending.shrink_to(keep);
         }
     }
 

@@ -1,0 +1,193 @@
+//! Instructions per observation on the calling thread, counted by callgrind: a measure of the
+//! hot path that a busy machine cannot disturb (criterion's times can be).
+//!
+//! ```text
+//! cargo build --release --example instructions
+//! valgrind --tool=callgrind --toggle-collect='*probe_loop*' --callgrind-out-file=/dev/null \
+//!     target/release/examples/instructions child 1000
+//! ```
+//!
+//! Only `probe_loop` and what it calls are counted, on this thread: the exporter thread's
+//! work is not. Divide "Collected" by the iterations (1000) and subtract the `plain` case.
+//! `scripts/bench.sh` does this for every case.
+//!
+//! It also prints the heap allocations made on this thread inside `probe_loop`, per
+//! iteration (DESIGN budget: none in steady state with capture off).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use langfuse::__private::bench;
+use langfuse::{ExporterKind, Langfuse};
+
+/// Counts allocations made by this thread while `COUNTING` is set.
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the bookkeeping touches
+// only const-initialized thread-locals, which never allocate.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_allocation();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn count_allocation() {
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+#[inline(never)]
+fn plain(x: u64) -> u64 {
+    black_box(x) + 1
+}
+
+#[langfuse::observe(capture_input = false, capture_output = false)]
+#[inline(never)]
+fn observed(x: u64) -> u64 {
+    black_box(x) + 1
+}
+
+/// Capture on (the default): two small arguments in, a number out.
+#[langfuse::observe]
+#[inline(never)]
+fn captured(x: u64, question: &str) -> u64 {
+    black_box(x) + question.len() as u64
+}
+
+#[langfuse::observe(capture_input = false, capture_output = false)]
+#[inline(never)]
+fn parent(iterations: u64) -> u64 {
+    probe_loop(iterations, observed)
+}
+
+#[langfuse::observe(capture_input = false, capture_output = false)]
+async fn observed_async(polls: u64) -> u64 {
+    for _ in 1..polls {
+        YieldOnce(false).await;
+    }
+    black_box(polls)
+}
+
+async fn plain_async(polls: u64) -> u64 {
+    for _ in 1..polls {
+        YieldOnce(false).await;
+    }
+    black_box(polls)
+}
+
+/// Pending once, then ready.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Polls `future` to completion by hand: no runtime's instructions in the count.
+fn poll_to_end<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// The counted region.
+#[inline(never)]
+fn probe_loop(iterations: u64, f: impl Fn(u64) -> u64) -> u64 {
+    COUNTING.with(|c| c.set(true));
+    let mut sum = 0;
+    for i in 0..iterations {
+        sum += f(black_box(i));
+    }
+    COUNTING.with(|c| c.set(false));
+    sum
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let case = args.next().unwrap_or_default();
+    let iterations: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let _langfuse = Langfuse::builder()
+        .ignore_environment()
+        .exporter(ExporterKind::None)
+        .init()
+        .expect("probe configuration");
+    let (recording, rate) = match case.as_str() {
+        "disabled" => (false, 1.0),
+        "sampled_out" => (true, 0.0),
+        _ => (true, 1.0),
+    };
+    bench::set_recording(recording);
+    bench::set_sample_rate(rate);
+    // Warm up outside the counted region: thread-locals, the ring, the stack's capacity.
+    for i in 0..100 {
+        black_box(observed(i));
+        black_box(parent(1));
+        black_box(poll_to_end(observed_async(2)));
+        black_box(captured(i, "warm-up"));
+    }
+    let sum = match case.as_str() {
+        "plain" => probe_loop(iterations, plain),
+        "disabled" | "sampled_out" | "root" => probe_loop(iterations, observed),
+        // The children of one open observation; the parent's own start and end are outside.
+        "child" => parent(iterations),
+        "capture_root" => probe_loop(iterations, |i| captured(i, "What does Langfuse trace?")),
+        "async_1_poll" => probe_loop(iterations, |_| poll_to_end(observed_async(1))),
+        "async_2_polls" => probe_loop(iterations, |_| poll_to_end(observed_async(2))),
+        "async_plain_1_poll" => probe_loop(iterations, |_| poll_to_end(plain_async(1))),
+        "async_plain_2_polls" => probe_loop(iterations, |_| poll_to_end(plain_async(2))),
+        other => {
+            eprintln!(
+                "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
+                 capture_root, async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls"
+            );
+            std::process::exit(2);
+        }
+    };
+    black_box(sum);
+    let allocations = ALLOCATIONS.with(Cell::get);
+    println!(
+        "case={case} iterations={iterations} allocations_per_iteration={}",
+        allocations as f64 / iterations as f64
+    );
+}
