@@ -314,15 +314,21 @@ impl Collector {
         // visible to the reads below.
         self.wake.lower();
         let before = pending.len();
-        let mut dropped = 0u64;
         {
+            // Every move between counters happens under this lock, which `stats()` takes
+            // too, so that a snapshot never catches a record between two of them.
             let mut threads = self.threads.lock();
             threads.retain_mut(|t| {
                 let available = t.consumer.slots();
                 if available > 0
                     && let Ok(chunk) = t.consumer.read_chunk(available)
                 {
-                    dropped += self.admit(chunk, pending);
+                    let dropped = self.admit(chunk, pending);
+                    if dropped > 0 {
+                        self.counters
+                            .dropped_queue_full
+                            .fetch_add(dropped, Ordering::Relaxed);
+                    }
                 }
                 // The thread exited and everything it pushed has been read: fold its counters.
                 let retire = t.consumer.is_abandoned() && t.consumer.is_empty();
@@ -339,13 +345,9 @@ impl Collector {
                 !retire
             });
         }
+        // Records in `shared` already hold their room: taking them changes no counter.
         let shared = std::mem::take(&mut *self.shared.lock());
         pending.extend(shared);
-        if dropped > 0 {
-            self.counters
-                .dropped_queue_full
-                .fetch_add(dropped, Ordering::Relaxed);
-        }
         pending.len() - before
     }
 
@@ -358,6 +360,8 @@ impl Collector {
 
     /// Accounts for `count` observations (holding `bytes` captured bytes) leaving the queue.
     pub(crate) fn settle(&self, fate: BatchFate, count: usize, bytes: usize) {
+        // Under the lock `stats()` reads with: see `drain_into`.
+        let _ledger = self.threads.lock();
         self.room.release(count, bytes);
         let counter = match fate {
             BatchFate::Exported => &self.counters.exported,
@@ -394,7 +398,9 @@ impl Collector {
     /// raced with that last sweep.
     pub(crate) fn discard_after_shutdown(&self) {
         let mut discarded = 0usize;
-        for t in self.threads.lock().iter_mut() {
+        // Held to the end, like every move between counters: see `drain_into`.
+        let mut threads = self.threads.lock();
+        for t in threads.iter_mut() {
             let available = t.consumer.slots();
             if available > 0
                 && let Ok(chunk) = t.consumer.read_chunk(available)
@@ -427,10 +433,14 @@ impl Collector {
             self.discard_after_shutdown();
         }
         let c = &self.counters;
+        // The exporter moves records between counters only under this lock (see
+        // `drain_into`), so the snapshot adds up: with no observation running or ending
+        // meanwhile, `started == exported + dropped() + queue_depth` exactly.
+        let threads = self.threads.lock();
         let mut started = c.retired_started.load(Ordering::Relaxed);
         let mut sampled_out = c.retired_sampled_out.load(Ordering::Relaxed);
         let mut in_rings = 0usize;
-        for t in self.threads.lock().iter() {
+        for t in threads.iter() {
             started += t.counters.started.load(Ordering::Relaxed);
             sampled_out += t.counters.sampled_out.load(Ordering::Relaxed);
             in_rings += t.consumer.slots();
