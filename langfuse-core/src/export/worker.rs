@@ -45,10 +45,12 @@ pub(crate) enum Command {
     Shutdown { deadline: Instant, reply: Reply },
 }
 
-/// Where a flush's report goes: a blocked thread or an awaiting task.
+/// Where a flush's report goes: a blocked thread, an awaiting task, or nobody (the last
+/// client handle is gone and the exporter stops on its own).
 pub(crate) enum Reply {
     Blocking(std::sync::mpsc::SyncSender<FlushReport>),
     Async(oneshot::Sender<FlushReport>),
+    Nobody,
 }
 
 impl Reply {
@@ -61,6 +63,7 @@ impl Reply {
             Reply::Async(tx) => {
                 let _ = tx.send(report);
             }
+            Reply::Nobody => {}
         }
     }
 }
@@ -271,7 +274,7 @@ impl Worker {
                     None => {
                         // Every client handle is gone: stop after a last flush.
                         commands_open = false;
-                        self.accept_shutdown(Instant::now() + Duration::from_secs(5), None);
+                        self.accept_shutdown(Instant::now() + Duration::from_secs(5), Reply::Nobody);
                     }
                 },
                 Some(sent) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
@@ -303,25 +306,16 @@ impl Worker {
                 let waiter = self.waiter(deadline, reply);
                 self.waiters.push(waiter);
             }
-            Command::Shutdown { deadline, reply } => self.accept_shutdown(deadline, Some(reply)),
+            Command::Shutdown { deadline, reply } => self.accept_shutdown(deadline, reply),
         }
     }
 
-    fn accept_shutdown(&mut self, deadline: Instant, reply: Option<Reply>) {
+    fn accept_shutdown(&mut self, deadline: Instant, reply: Reply) {
         if self.shutdown.is_some() {
-            if let Some(reply) = reply {
-                reply.send(FlushReport::default());
-            }
+            // Already stopping: the first caller's shutdown does the work.
+            reply.send(FlushReport::default());
             return;
         }
-        let (reply, response) = match reply {
-            Some(reply) => (reply, None),
-            None => {
-                let (tx, rx) = oneshot::channel();
-                (Reply::Async(tx), Some(rx))
-            }
-        };
-        drop(response);
         let waiter = self.waiter(deadline, reply);
         self.shutdown = Some(waiter);
     }
