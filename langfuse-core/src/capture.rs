@@ -12,6 +12,7 @@
 //! Every buffer has a byte budget enforced while writing: serialization stops at the budget,
 //! so a 100 MB argument costs what one at the budget costs.
 
+use std::cell::Cell;
 use std::fmt::{self, Write as _};
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -38,10 +39,23 @@ pub struct JsonSink {
     truncated: bool,
 }
 
+thread_local! {
+    /// The buffer sinks on this thread write into. A capture then allocates once, for the
+    /// exact-size copy it keeps, rather than once for every doubling of a growing buffer.
+    /// A sink takes it and gives it back when it finishes, so a capture nested inside another
+    /// (a `Serialize` impl calling an observed function) just starts with a fresh buffer, and
+    /// a sink dropped unfinished frees its buffer. (A `Drop` impl returning it would put a
+    /// drop check on every observation's path, capture off included.)
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Scratch buffers grown past this are not kept for the next capture.
+const MAX_SCRATCH_CAPACITY: usize = 64 * 1024;
+
 impl JsonSink {
     pub(crate) fn new(limit: usize) -> Self {
         Self {
-            buf: Vec::new(),
+            buf: SCRATCH.try_with(Cell::take).unwrap_or_default(),
             limit,
             truncated: false,
         }
@@ -88,22 +102,30 @@ impl JsonSink {
     /// The captured text: valid JSON, or the valid-UTF-8 prefix plus a marker when the
     /// budget ran out.
     pub(crate) fn into_payload(self) -> Payload {
-        if self.truncated {
-            let text = match String::from_utf8(self.buf) {
-                Ok(s) => s,
-                Err(e) => {
-                    // The cut may split a multi-byte character: keep the valid prefix.
-                    let valid = e.utf8_error().valid_up_to();
-                    let mut bytes = e.into_bytes();
-                    bytes.truncate(valid);
-                    String::from_utf8(bytes).unwrap_or_default()
-                }
+        let payload = if self.truncated {
+            // The cut may split a multi-byte character: keep the valid prefix.
+            let valid = match std::str::from_utf8(&self.buf) {
+                Ok(text) => text,
+                Err(e) => std::str::from_utf8(&self.buf[..e.valid_up_to()]).unwrap_or_default(),
             };
-            Payload::Text(text + TRUNCATED_MARKER)
+            let mut text = String::with_capacity(valid.len() + TRUNCATED_MARKER.len());
+            text.push_str(valid);
+            text.push_str(TRUNCATED_MARKER);
+            Payload::Text(text)
         } else {
             // Only whole values were written, and serde_json and our escaper emit UTF-8.
-            Payload::Json(String::from_utf8(self.buf).unwrap_or_default())
+            Payload::Json(
+                std::str::from_utf8(&self.buf)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        };
+        let mut buf = self.buf;
+        if buf.capacity() <= MAX_SCRATCH_CAPACITY {
+            buf.clear();
+            let _ = SCRATCH.try_with(|scratch| scratch.set(buf));
         }
+        payload
     }
 }
 
@@ -250,16 +272,16 @@ impl InputRecorder {
 
 /// Serializes with serde into a bounded sink, through the [`guard`] adapter: non-finite floats
 /// become string markers and nesting stops at [`guard::MAX_DEPTH`] (serde_json alone writes
-/// `null` for the first and overflows the stack on the second).
+/// `null` for the first and overflows the stack on the second), and strings longer than the
+/// budget are cut before serde_json scans them.
 fn write_serialize<T: serde::Serialize + ?Sized>(value: &T, sink: &mut JsonSink) {
-    sink.value(
-        |sink| match serde_json::to_writer(&mut *sink, &guard::guarded(value)) {
-            Ok(()) => Ok(()),
-            // The budget ran out: the sink already knows, and keeps the prefix.
-            Err(_) if sink.truncated => Ok(()),
-            Err(e) => Err(e.to_string()),
-        },
-    );
+    let guarded = guard::guarded(value, sink.limit);
+    sink.value(|sink| match serde_json::to_writer(&mut *sink, &guarded) {
+        Ok(()) => Ok(()),
+        // The budget ran out: the sink already knows, and keeps the prefix.
+        Err(_) if sink.truncated => Ok(()),
+        Err(e) => Err(e.to_string()),
+    });
 }
 
 /// Formats with `Debug` into a bounded sink, as a JSON string.
@@ -474,6 +496,47 @@ mod tests {
             panic!("expected a truncated payload");
         };
         assert_eq!(text, format!("\"éééé{TRUNCATED_MARKER}"));
+    }
+
+    #[test]
+    fn long_strings_are_cut_before_serialization_to_the_same_bytes() {
+        // What the sink keeps of a string cut before serde_json sees it must be what it keeps
+        // of the whole string: escapes, multi-byte characters and map keys included.
+        let text: String = "a\"é\n€😀\u{1}".repeat(5_000);
+        let map = std::collections::BTreeMap::from([(text.clone(), text.as_str())]);
+        for limit in [1, 2, 7, 100, 1000, 4096] {
+            for captured in [capture!(text, limit), capture!(map, limit)] {
+                let Payload::Text(cut) = captured else {
+                    panic!("expected a truncated payload");
+                };
+                let whole = if cut.starts_with('{') {
+                    serde_json::to_string(&map).unwrap()
+                } else {
+                    serde_json::to_string(&text).unwrap()
+                };
+                let kept = cut.strip_suffix(TRUNCATED_MARKER).unwrap();
+                assert!(kept.len() <= limit);
+                assert!(whole.starts_with(kept), "{limit}: {kept}");
+                assert!(limit - kept.len() < 4, "{limit}: {kept}");
+            }
+        }
+        // A byte string too: cut, then still truncated.
+        let bytes = serde_bytes_like(&[200u8; 10_000]);
+        let Payload::Text(cut) = capture!(bytes, 50) else {
+            panic!("expected a truncated payload");
+        };
+        assert!(cut.starts_with("[200,200,"));
+    }
+
+    /// A value that serializes through `serialize_bytes`.
+    fn serde_bytes_like(bytes: &[u8]) -> impl serde::Serialize + '_ {
+        struct Bytes<'a>(&'a [u8]);
+        impl serde::Serialize for Bytes<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        Bytes(bytes)
     }
 
     #[test]

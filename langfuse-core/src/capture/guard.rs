@@ -10,9 +10,14 @@
 //!   `catch_unwind` can stop it. Here a container nested deeper than [`MAX_DEPTH`] levels is
 //!   replaced by the string [`DEPTH_MARKER`], and its contents are never visited.
 //!
+//! It also cuts a string longer than the capture budget before `serde_json` sees it:
+//! `serde_json` scans a whole string for characters to escape before it writes any of it, so
+//! a 1 MB argument would cost a 1 MB scan for the 32 KB the budget keeps.
+//!
 //! The adapter is generic over the inner serializer and forwards everything else unchanged,
-//! so the output for finite, shallow values is byte for byte what `serde_json` writes. It
-//! costs one extra word (the depth) per nested value; everything else is inlined away.
+//! so the output for finite, shallow values is byte for byte what `serde_json` writes (cut to
+//! the budget, what the sink keeps is too). It costs two extra words (the depth and the
+//! string limit) per nested value; everything else is inlined away.
 //!
 //! How it reaches nested values: `serde_json`'s compound serializers call
 //! `value.serialize(&mut *their_serializer)` for every element, which would bypass a plain
@@ -35,16 +40,40 @@ pub(crate) const INFINITY: &str = "Infinity";
 /// Written in place of negative infinity.
 pub(crate) const NEG_INFINITY: &str = "-Infinity";
 
-/// `value`, ready to be serialized through the adapter (at the top level).
+/// `value`, ready to be serialized through the adapter (at the top level). Strings longer
+/// than `max_str` bytes are cut to about that length before serde_json sees them: the sink
+/// keeps at most `max_str` bytes anyway, and serde_json scans a whole string for characters
+/// to escape before writing it, so a 1 MB string would otherwise cost a 1 MB scan.
 #[inline]
-pub(crate) fn guarded<T: ?Sized>(value: &T) -> Guarded<'_, T> {
-    Guarded { value, depth: 0 }
+pub(crate) fn guarded<T: ?Sized>(value: &T, max_str: usize) -> Guarded<'_, T> {
+    Guarded {
+        value,
+        at: Level { depth: 0, max_str },
+    }
 }
 
-/// A value that serializes through [`Guard`], `depth` containers deep.
+/// Where a value sits: how many containers deep, and how long a string can still show.
+#[derive(Clone, Copy)]
+struct Level {
+    depth: usize,
+    max_str: usize,
+}
+
+impl Level {
+    /// The level of a container's elements, `levels` JSON levels further down.
+    #[inline]
+    fn deeper(self, levels: usize) -> Self {
+        Self {
+            depth: self.depth + levels,
+            ..self
+        }
+    }
+}
+
+/// A value that serializes through [`Guard`], at level `at`.
 pub(crate) struct Guarded<'a, T: ?Sized> {
     value: &'a T,
-    depth: usize,
+    at: Level,
 }
 
 impl<T: Serialize + ?Sized> Serialize for Guarded<'_, T> {
@@ -52,7 +81,7 @@ impl<T: Serialize + ?Sized> Serialize for Guarded<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.value.serialize(Guard {
             inner: serializer,
-            depth: self.depth,
+            at: self.at,
         })
     }
 }
@@ -71,10 +100,10 @@ fn non_finite(v: f64) -> Option<&'static str> {
     }
 }
 
-/// The adapter around a serializer `S`, `depth` containers deep.
+/// The adapter around a serializer `S`, at level `at`.
 struct Guard<S> {
     inner: S,
-    depth: usize,
+    at: Level,
 }
 
 impl<S: Serializer> Guard<S> {
@@ -82,7 +111,7 @@ impl<S: Serializer> Guard<S> {
     /// here. Enum variants with content take two: serde_json writes `{"Variant":[...]}`.
     #[inline]
     fn too_deep(&self, levels: usize) -> bool {
-        self.depth + levels > MAX_DEPTH
+        self.at.depth + levels > MAX_DEPTH
     }
 
     /// Writes the depth marker in place of a container, and returns a compound that ignores
@@ -94,10 +123,10 @@ impl<S: Serializer> Guard<S> {
             .map(Compound::Skipped)
     }
 
-    /// The compound of a container opened `depth` levels deep: its elements are that deep.
+    /// The compound of a container whose elements sit at level `at`.
     #[inline]
-    fn open<C>(depth: usize, inner: Result<C, S::Error>) -> Result<Compound<C, S::Ok>, S::Error> {
-        inner.map(|inner| Compound::Open { inner, depth })
+    fn open<C>(at: Level, inner: Result<C, S::Error>) -> Result<Compound<C, S::Ok>, S::Error> {
+        inner.map(|inner| Compound::Open { inner, at })
     }
 }
 
@@ -136,8 +165,21 @@ impl<S: Serializer> Serializer for Guard<S> {
         serialize_u64(u64);
         serialize_u128(u128);
         serialize_char(char);
-        serialize_str(&str);
-        serialize_bytes(&[u8]);
+    }
+
+    #[inline]
+    fn serialize_str(self, v: &str) -> Result<S::Ok, S::Error> {
+        if v.len() > self.at.max_str {
+            return self.inner.serialize_str(cut_str(v, self.at.max_str));
+        }
+        self.inner.serialize_str(v)
+    }
+
+    #[inline]
+    fn serialize_bytes(self, v: &[u8]) -> Result<S::Ok, S::Error> {
+        // Each byte takes at least two characters (`0,`): `max_str` bytes overflow the sink.
+        self.inner
+            .serialize_bytes(&v[..v.len().min(self.at.max_str)])
     }
 
     #[inline]
@@ -164,10 +206,7 @@ impl<S: Serializer> Serializer for Guard<S> {
     #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
         // `Some(x)` is written as `x`: no extra level.
-        self.inner.serialize_some(&Guarded {
-            value,
-            depth: self.depth,
-        })
+        self.inner.serialize_some(&Guarded { value, at: self.at })
     }
 
     #[inline]
@@ -198,13 +237,8 @@ impl<S: Serializer> Serializer for Guard<S> {
     ) -> Result<S::Ok, S::Error> {
         // A newtype is written as its content (this is also how `RawValue` reaches
         // serde_json's raw writer, which only ever asks the wrapped value for a string).
-        self.inner.serialize_newtype_struct(
-            name,
-            &Guarded {
-                value,
-                depth: self.depth,
-            },
-        )
+        self.inner
+            .serialize_newtype_struct(name, &Guarded { value, at: self.at })
     }
 
     #[inline]
@@ -225,7 +259,7 @@ impl<S: Serializer> Serializer for Guard<S> {
             variant,
             &Guarded {
                 value,
-                depth: self.depth + 1,
+                at: self.at.deeper(1),
             },
         )
     }
@@ -235,7 +269,7 @@ impl<S: Serializer> Serializer for Guard<S> {
         if self.too_deep(1) {
             return self.skip();
         }
-        Self::open(self.depth + 1, self.inner.serialize_seq(len))
+        Self::open(self.at.deeper(1), self.inner.serialize_seq(len))
     }
 
     #[inline]
@@ -243,7 +277,7 @@ impl<S: Serializer> Serializer for Guard<S> {
         if self.too_deep(1) {
             return self.skip();
         }
-        Self::open(self.depth + 1, self.inner.serialize_tuple(len))
+        Self::open(self.at.deeper(1), self.inner.serialize_tuple(len))
     }
 
     #[inline]
@@ -255,7 +289,10 @@ impl<S: Serializer> Serializer for Guard<S> {
         if self.too_deep(1) {
             return self.skip();
         }
-        Self::open(self.depth + 1, self.inner.serialize_tuple_struct(name, len))
+        Self::open(
+            self.at.deeper(1),
+            self.inner.serialize_tuple_struct(name, len),
+        )
     }
 
     #[inline]
@@ -272,7 +309,7 @@ impl<S: Serializer> Serializer for Guard<S> {
         let inner = self
             .inner
             .serialize_tuple_variant(name, index, variant, len);
-        Self::open(self.depth + 2, inner)
+        Self::open(self.at.deeper(2), inner)
     }
 
     #[inline]
@@ -280,7 +317,7 @@ impl<S: Serializer> Serializer for Guard<S> {
         if self.too_deep(1) {
             return self.skip();
         }
-        Self::open(self.depth + 1, self.inner.serialize_map(len))
+        Self::open(self.at.deeper(1), self.inner.serialize_map(len))
     }
 
     #[inline]
@@ -292,7 +329,7 @@ impl<S: Serializer> Serializer for Guard<S> {
         if self.too_deep(1) {
             return self.skip();
         }
-        Self::open(self.depth + 1, self.inner.serialize_struct(name, len))
+        Self::open(self.at.deeper(1), self.inner.serialize_struct(name, len))
     }
 
     #[inline]
@@ -309,7 +346,7 @@ impl<S: Serializer> Serializer for Guard<S> {
         let inner = self
             .inner
             .serialize_struct_variant(name, index, variant, len);
-        Self::open(self.depth + 2, inner)
+        Self::open(self.at.deeper(2), inner)
     }
 
     #[inline]
@@ -323,19 +360,31 @@ impl<S: Serializer> Serializer for Guard<S> {
     }
 }
 
+/// The longest prefix of `v` of at most `max` bytes that ends on a character boundary, or
+/// the first character if it is longer (never empty, so the cut string still fills the
+/// sink).
+#[cold]
+fn cut_str(v: &str, max: usize) -> &str {
+    let mut end = max.max(1).min(v.len());
+    while !v.is_char_boundary(end) {
+        end += 1;
+    }
+    &v[..end]
+}
+
 /// A container being written: its elements go down guarded one level deeper. `Skipped` is a
 /// container past the depth limit whose marker is already written: its elements are ignored.
 enum Compound<C, Ok> {
-    Open { inner: C, depth: usize },
+    Open { inner: C, at: Level },
     Skipped(Ok),
 }
 
 impl<C, Ok> Compound<C, Ok> {
     /// Hands `value` to `write` guarded at this container's depth; nothing when skipped.
     #[inline]
-    fn element<E>(&mut self, write: impl FnOnce(&mut C, usize) -> Result<(), E>) -> Result<(), E> {
+    fn element<E>(&mut self, write: impl FnOnce(&mut C, Level) -> Result<(), E>) -> Result<(), E> {
         match self {
-            Self::Open { inner, depth } => write(inner, *depth),
+            Self::Open { inner, at } => write(inner, *at),
             Self::Skipped(_) => Ok(()),
         }
     }
@@ -358,7 +407,7 @@ macro_rules! sequence_like {
 
                 #[inline]
                 fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-                    self.element(|inner, depth| inner.$method(&Guarded { value, depth }))
+                    self.element(|inner, at| inner.$method(&Guarded { value, at }))
                 }
 
                 #[inline]
@@ -390,7 +439,7 @@ macro_rules! struct_like {
                     key: &'static str,
                     value: &T,
                 ) -> Result<(), C::Error> {
-                    self.element(|inner, depth| inner.serialize_field(key, &Guarded { value, depth }))
+                    self.element(|inner, at| inner.serialize_field(key, &Guarded { value, at }))
                 }
 
                 #[inline]
@@ -419,12 +468,12 @@ impl<C: ser::SerializeMap<Ok = O>, O> ser::SerializeMap for Compound<C, O> {
     #[inline]
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), C::Error> {
         // Keys go through the adapter too: a NaN key becomes "NaN" instead of an error.
-        self.element(|inner, depth| inner.serialize_key(&Guarded { value: key, depth }))
+        self.element(|inner, at| inner.serialize_key(&Guarded { value: key, at }))
     }
 
     #[inline]
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), C::Error> {
-        self.element(|inner, depth| inner.serialize_value(&Guarded { value, depth }))
+        self.element(|inner, at| inner.serialize_value(&Guarded { value, at }))
     }
 
     #[inline]
@@ -433,8 +482,8 @@ impl<C: ser::SerializeMap<Ok = O>, O> ser::SerializeMap for Compound<C, O> {
         key: &K,
         value: &V,
     ) -> Result<(), C::Error> {
-        self.element(|inner, depth| {
-            inner.serialize_entry(&Guarded { value: key, depth }, &Guarded { value, depth })
+        self.element(|inner, at| {
+            inner.serialize_entry(&Guarded { value: key, at }, &Guarded { value, at })
         })
     }
 
@@ -454,7 +503,7 @@ mod tests {
     use super::*;
 
     fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
-        serde_json::to_string(&guarded(value)).expect("serializes")
+        serde_json::to_string(&guarded(value, usize::MAX)).expect("serializes")
     }
 
     /// A value nested `levels` deep, produced lazily: nothing of it exists in memory, so only
@@ -704,7 +753,7 @@ mod tests {
                 Err(ser::Error::custom("not today"))
             }
         }
-        let error = serde_json::to_string(&guarded(&vec![Refuses])).unwrap_err();
+        let error = serde_json::to_string(&guarded(&vec![Refuses], usize::MAX)).unwrap_err();
         assert!(error.to_string().contains("not today"), "{error}");
     }
 
@@ -739,13 +788,13 @@ mod tests {
             #[test]
             fn the_adapter_changes_nothing_in_valid_json(value in json_value()) {
                 let plain = serde_json::to_string(&value).unwrap();
-                let guarded = serde_json::to_string(&guarded(&value)).unwrap();
+                let guarded = serde_json::to_string(&guarded(&value, usize::MAX)).unwrap();
                 prop_assert_eq!(guarded, plain);
             }
 
             #[test]
             fn any_floats_give_valid_json(values in prop::collection::vec(any::<f64>(), 0..16)) {
-                let json = serde_json::to_string(&guarded(&values)).unwrap();
+                let json = serde_json::to_string(&guarded(&values, usize::MAX)).unwrap();
                 let parsed: Vec<Value> = serde_json::from_str(&json).unwrap();
                 prop_assert_eq!(parsed.len(), values.len());
                 // Finite values are written exactly as serde_json writes them.
