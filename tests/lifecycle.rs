@@ -212,3 +212,55 @@ fn without_keys_observations_before_init_cost_nothing_and_are_not_kept() {
         "only the one made after init"
     );
 }
+
+/// The `nice` value of this process's thread named `name`, and of the calling thread, read
+/// from `/proc` (field 19 of `stat`, after the parenthesized command name).
+#[cfg(target_os = "linux")]
+fn niceness_of_thread(name: &str) -> (i64, i64) {
+    let nice = |stat: &str| -> i64 {
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    };
+    let own = nice(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let path = task.unwrap().path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap();
+        // The kernel keeps the first 15 bytes of a thread's name.
+        if comm.trim_end() == &name[..name.len().min(15)] {
+            return (
+                nice(&std::fs::read_to_string(path.join("stat")).unwrap()),
+                own,
+            );
+        }
+    }
+    panic!("no thread named {name}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_exporter_thread_runs_below_the_service_on_linux() {
+    let receiver = Receiver::start();
+    let guard = setup::init(&receiver);
+    let (exporter, service) = niceness_of_thread("langfuse-exporter");
+    assert_eq!(
+        exporter,
+        (service + 10).min(19),
+        "exporter {exporter}, service {service}"
+    );
+    // Still delivers.
+    assert_eq!(work(1), 2);
+    assert!(guard.flush(WAIT).is_complete());
+    assert_eq!(receiver.spans().len(), 1);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn exporter_niceness_zero_keeps_the_service_priority() {
+    let receiver = Receiver::start();
+    let _guard = setup::config_for(&receiver)
+        .exporter_niceness(0)
+        .init()
+        .unwrap();
+    let (exporter, service) = niceness_of_thread("langfuse-exporter");
+    assert_eq!(exporter, service);
+}

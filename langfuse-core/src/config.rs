@@ -33,6 +33,7 @@
 //! | `LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES` | `4194304` (4 MiB) | Uncompressed request size at which a batch is cut; at least 1024. | **ours** (same name, different meaning: Python drops a request above it, default 64 MiB) |
 //! | `LANGFUSE_MAX_RETRIES` | `5` | Retries of one export after the first attempt. | **ours** (Python v2 only) |
 //! | `LANGFUSE_THREAD_BUFFER_SIZE` | `4096` | Capacity of each recording thread's ring buffer, in observations (80 bytes each, allocated on a thread's first observation); a full ring spills into the shared queue. From 16 to 1048576 (a larger ring could not be allocated, and the allocation failure would abort the process on its first observation). | **ours** |
+//! | `LANGFUSE_EXPORTER_NICENESS` | `10` | How much lower than the service the exporter thread is scheduled (Linux `nice`, 0 to 19): on a machine whose cores are all busy, requests run first and the exporter takes the idle time. 0 keeps the service's priority. Ignored elsewhere than Linux. | **ours** |
 //! | `OTEL_SDK_DISABLED` | `false` | `true` turns tracing off, whatever else is set. | yes |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset | Full URL, used as is: spans go there (an OpenTelemetry Collector) instead of Langfuse. | **ours** (standard OpenTelemetry) |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | Base URL; spans go to it plus `/v1/traces`. Read when the variable above is unset. | **ours** (standard OpenTelemetry) |
@@ -150,6 +151,8 @@ pub mod env {
     pub const LANGFUSE_MAX_RETRIES: &str = "LANGFUSE_MAX_RETRIES";
     /// Observations a thread buffers before handing them to the queue (ours).
     pub const LANGFUSE_THREAD_BUFFER_SIZE: &str = "LANGFUSE_THREAD_BUFFER_SIZE";
+    /// How much lower than the service the exporter thread is scheduled (ours).
+    pub const LANGFUSE_EXPORTER_NICENESS: &str = "LANGFUSE_EXPORTER_NICENESS";
     /// `true` turns tracing off (OpenTelemetry).
     pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
     /// Full URL spans are sent to instead of Langfuse (OpenTelemetry).
@@ -196,6 +199,10 @@ const DEFAULT_CAPTURE_MAX_BYTES: usize = 32 << 10;
 const DEFAULT_MAX_BATCH_BYTES: usize = 4 << 20;
 const DEFAULT_MAX_RETRIES: u32 = 5;
 const DEFAULT_THREAD_BUFFER_SIZE: usize = 4096;
+/// Lower than the service, yet never starved on an idle core; see `LANGFUSE_EXPORTER_NICENESS`.
+const DEFAULT_EXPORTER_NICENESS: usize = 10;
+/// Linux's lowest priority.
+const MAX_EXPORTER_NICENESS: usize = 19;
 const UNKNOWN_SERVICE_NAME: &str = "unknown_service:rust";
 
 const MIN_QUEUE_BYTES: usize = 1024;
@@ -391,6 +398,7 @@ pub struct Config {
     pub(crate) max_batch_bytes: usize,
     pub(crate) max_retries: u32,
     pub(crate) thread_buffer_size: usize,
+    pub(crate) exporter_niceness: u8,
     pub(crate) otlp_traces_endpoint: Option<Url>,
     pub(crate) otlp_headers: HeaderMap,
     pub(crate) additional_headers: HeaderMap,
@@ -722,6 +730,19 @@ impl Config {
         self.thread_buffer_size
     }
 
+    /// How much lower than the service the exporter thread is scheduled (Linux `nice`).
+    ///
+    /// ```
+    /// use langfuse_core::Config;
+    ///
+    /// let config = Config::builder().ignore_environment().build()?;
+    /// assert_eq!(config.exporter_niceness(), 10);
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn exporter_niceness(&self) -> u8 {
+        self.exporter_niceness
+    }
+
     /// The OpenTelemetry endpoint spans go to instead of Langfuse, if one is configured.
     ///
     /// ```
@@ -889,6 +910,7 @@ impl fmt::Debug for Config {
             .field("max_batch_bytes", &self.max_batch_bytes)
             .field("max_retries", &self.max_retries)
             .field("thread_buffer_size", &self.thread_buffer_size)
+            .field("exporter_niceness", &self.exporter_niceness)
             .field(
                 "otlp_traces_endpoint",
                 &self.otlp_traces_endpoint.as_ref().map(Url::as_str),
@@ -974,6 +996,7 @@ pub struct ConfigBuilder {
     max_batch_bytes: Option<usize>,
     max_retries: Option<u32>,
     thread_buffer_size: Option<usize>,
+    exporter_niceness: Option<usize>,
     otlp_traces_endpoint: Option<String>,
     otlp_headers: Vec<(String, Secret)>,
     additional_headers: Vec<(String, Secret)>,
@@ -1329,6 +1352,26 @@ impl ConfigBuilder {
         self
     }
 
+    /// How much lower than the service the exporter thread is scheduled
+    /// (`LANGFUSE_EXPORTER_NICENESS`): a Linux `nice` increment from 0 to 19, default 10.
+    /// When every core is busy, the service's threads then run before the exporter, so its
+    /// encoding, compression and requests never delay a request; when a core is idle, it
+    /// changes nothing. Under sustained full load the exporter may fall behind, and the queue
+    /// bounds what it holds (drops are counted). 0 keeps the service's priority. Other
+    /// platforms ignore it.
+    ///
+    /// ```
+    /// use langfuse_core::Config;
+    ///
+    /// let config = Config::builder().ignore_environment().exporter_niceness(0).build()?;
+    /// assert_eq!(config.exporter_niceness(), 0);
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn exporter_niceness(mut self, niceness: u8) -> Self {
+        self.exporter_niceness = Some(usize::from(niceness));
+        self
+    }
+
     /// Full URL, used as is, that spans go to instead of Langfuse
     /// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`): an OpenTelemetry Collector, typically. Must be
     /// `http` or `https`, without credentials (give those with
@@ -1642,6 +1685,15 @@ impl ConfigBuilder {
             MAX_THREAD_BUFFER_SIZE,
         )?
         .unwrap_or(DEFAULT_THREAD_BUFFER_SIZE);
+        let exporter_niceness = resolve_count_within(
+            &env,
+            self.exporter_niceness,
+            "exporter_niceness",
+            env::LANGFUSE_EXPORTER_NICENESS,
+            0,
+            MAX_EXPORTER_NICENESS,
+        )?
+        .unwrap_or(DEFAULT_EXPORTER_NICENESS) as u8;
         let otlp_env = Env {
             lookup: env.lookup.filter(|_| !self.ignore_otlp_endpoint_env),
         };
@@ -1701,6 +1753,7 @@ impl ConfigBuilder {
             max_batch_bytes,
             max_retries,
             thread_buffer_size,
+            exporter_niceness,
             otlp_traces_endpoint,
             otlp_headers,
             additional_headers,
@@ -2300,6 +2353,7 @@ mod tests {
         LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES,
         LANGFUSE_MAX_RETRIES,
         LANGFUSE_THREAD_BUFFER_SIZE,
+        LANGFUSE_EXPORTER_NICENESS,
         OTEL_SDK_DISABLED,
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
         OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -2546,6 +2600,12 @@ mod tests {
             (LANGFUSE_THREAD_BUFFER_SIZE, "1048576", |c| {
                 c.thread_buffer_size() == 1 << 20
             }),
+            (LANGFUSE_EXPORTER_NICENESS, "0", |c| {
+                c.exporter_niceness() == 0
+            }),
+            (LANGFUSE_EXPORTER_NICENESS, "19", |c| {
+                c.exporter_niceness() == 19
+            }),
             (OTEL_SDK_DISABLED, "true", |c| c.otel_sdk_disabled()),
             (OTEL_SERVICE_NAME, " checkout ", |c| {
                 c.service_name() == "checkout"
@@ -2647,6 +2707,8 @@ mod tests {
             (LANGFUSE_THREAD_BUFFER_SIZE, "15", ">= 16"),
             (LANGFUSE_THREAD_BUFFER_SIZE, "1048577", "<= 1048576"),
             (LANGFUSE_THREAD_BUFFER_SIZE, "1000000000000", "<= 1048576"),
+            (LANGFUSE_EXPORTER_NICENESS, "20", "<= 19"),
+            (LANGFUSE_EXPORTER_NICENESS, "-5", ">= 0"),
             (LANGFUSE_FLUSH_AT, "99999999999999999999999", ">= 1"),
             (LANGFUSE_MAX_QUEUE_SIZE, "1e6", ">= 1"),
             (LANGFUSE_MAX_RETRIES, "4294967296", ">= 0"),
@@ -3702,6 +3764,7 @@ mod tests {
                 batch in 1024usize..=usize::MAX,
                 retries in any::<u32>(),
                 ring in 16usize..=(1 << 20),
+                niceness in 0u8..=19,
             ) {
                 let config = ok(&[
                     (LANGFUSE_FLUSH_AT, format!(" {flush_at} ")),
@@ -3711,7 +3774,9 @@ mod tests {
                     (LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES, batch.to_string()),
                     (LANGFUSE_MAX_RETRIES, retries.to_string()),
                     (LANGFUSE_THREAD_BUFFER_SIZE, ring.to_string()),
+                    (LANGFUSE_EXPORTER_NICENESS, niceness.to_string()),
                 ]);
+                prop_assert_eq!(config.exporter_niceness(), niceness);
                 prop_assert_eq!(config.flush_at(), flush_at);
                 prop_assert_eq!(config.max_queue_size(), max_queue);
                 prop_assert_eq!(config.max_queue_bytes(), queue_bytes);

@@ -77,6 +77,34 @@ pub(crate) fn is_exporter_thread() -> bool {
     IS_EXPORTER.with(Cell::get)
 }
 
+/// Lowers the calling thread's scheduling priority by `niceness` steps, on Linux: when the
+/// machine's cores are all busy, the service's threads run before the exporter, so encoding,
+/// compressing and shipping never delay a request (the tail-latency spikes the Python SDK's
+/// exporter thread causes). When a core is idle, niceness changes nothing. If the exporter is
+/// starved for long, the queue fills and drops are counted; memory stays bounded. Threads the
+/// exporter's runtime starts (DNS lookups) inherit the priority. Elsewhere: nothing.
+fn yield_to_the_service(niceness: u8) {
+    #[cfg(target_os = "linux")]
+    if niceness > 0 {
+        // SAFETY: plain system calls about the calling thread, no memory passed. On Linux,
+        // `PRIO_PROCESS` with a thread id applies to that thread alone. Relative to the
+        // thread's current value (inherited from the thread that called `init()`), capped at
+        // the lowest priority. (A -1 from `getpriority` may be an error: the exporter then
+        // ends up one step less nice, which is harmless.)
+        let failed = unsafe {
+            let tid = libc::gettid() as libc::id_t;
+            let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+            let target = (current + i32::from(niceness)).min(19);
+            libc::setpriority(libc::PRIO_PROCESS, tid, target) != 0
+        };
+        if failed {
+            tracing::debug!(target: "langfuse", "could not lower the exporter thread's priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = niceness;
+}
+
 /// Starts the exporter thread and waits until its runtime and HTTP client are ready. The
 /// project fetcher, if any, runs beside the worker on the same runtime.
 pub(crate) fn spawn(
@@ -89,6 +117,7 @@ pub(crate) fn spawn(
         .name("langfuse-exporter".to_owned())
         .spawn(move || {
             IS_EXPORTER.with(|c| c.set(true));
+            yield_to_the_service(config.exporter_niceness());
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_io()
                 .enable_time()
