@@ -66,6 +66,7 @@ impl JsonSink {
         self.push_str(s);
     }
 
+    #[inline]
     fn push_str(&mut self, s: &str) {
         // Infallible once truncated: the write just stops.
         let _ = io::Write::write_all(self, s.as_bytes());
@@ -130,6 +131,7 @@ impl JsonSink {
 }
 
 impl io::Write for JsonSink {
+    #[inline]
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.truncated {
             return Err(io::Error::other("capture budget exhausted"));
@@ -142,6 +144,13 @@ impl io::Write for JsonSink {
         }
         self.buf.extend_from_slice(data);
         Ok(data.len())
+    }
+
+    /// `write` takes everything or fails at the budget, never a part: no retry loop needed
+    /// (serde_json writes every piece of JSON through this).
+    #[inline]
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write(data).map(|_| ())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -257,10 +266,11 @@ impl InputRecorder {
     pub fn arg(&mut self, name: &'static str) -> &mut JsonSink {
         self.sink.push_str(if self.empty { "{" } else { "," });
         self.empty = false;
-        // Argument names are Rust identifiers: no escaping needed, but raw ones lose `r#`.
-        self.sink
-            .json_string(name.strip_prefix("r#").unwrap_or(name));
-        self.sink.push_str(":");
+        // Argument names are Rust identifiers, which never need escaping in JSON (no quotes,
+        // backslashes or control characters); raw ones lose `r#`.
+        self.sink.push_str("\"");
+        self.sink.push_str(name.strip_prefix("r#").unwrap_or(name));
+        self.sink.push_str("\":");
         &mut self.sink
     }
 
