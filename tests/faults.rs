@@ -51,6 +51,20 @@ fn assert_bounded(stats: &Stats) {
     );
 }
 
+/// Records `count` observations, flushes until everything settled, and returns the stats,
+/// checked to account for every observation.
+#[track_caller]
+fn record_and_flush(guard: &LangfuseGuard, count: u32) -> Stats {
+    for i in 0..count {
+        step(i);
+    }
+    let report = guard.flush(WAIT);
+    assert!(report.is_complete(), "{report:?}");
+    let stats = guard.stats();
+    assert_accounted(&stats);
+    stats
+}
+
 /// A configuration sending to `addr`, with small queue bounds.
 fn config_at(addr: SocketAddr) -> ConfigBuilder {
     langfuse::Langfuse::builder()
@@ -140,13 +154,7 @@ fn storm_then_recovery(status: u16) {
         Reply::status(status),
     ]);
     let guard = one_batch_per_flush(&receiver);
-    for i in 0..10 {
-        step(i);
-    }
-    let report = guard.flush(WAIT);
-    assert!(report.is_complete(), "{report:?}");
-    let stats = guard.stats();
-    assert_accounted(&stats);
+    let stats = record_and_flush(&guard, 10);
     assert_eq!(
         (stats.exported, stats.dropped(), stats.queue_depth),
         (10, 0, 0),
@@ -233,13 +241,7 @@ fn too_many_requests_waits_as_long_as_retry_after_says() {
         .with_header("retry-after", "1")
         .with_body("rate limit exceeded")]);
     let guard = one_batch_per_flush(&receiver);
-    for i in 0..5 {
-        step(i);
-    }
-    let report = guard.flush(WAIT);
-    assert!(report.is_complete(), "{report:?}");
-    let stats = guard.stats();
-    assert_accounted(&stats);
+    let stats = record_and_flush(&guard, 5);
     assert_eq!((stats.exported, stats.retries), (5, 1), "{stats:?}");
     let requests = receiver.trace_requests();
     assert_eq!(requests.len(), 2);
@@ -493,13 +495,7 @@ fn connections_reset_mid_request_are_retried_then_delivered_once() {
         .flush_interval(Duration::from_secs(3600))
         .init()
         .unwrap();
-    for i in 0..10 {
-        step(i);
-    }
-    let report = guard.flush(WAIT);
-    assert!(report.is_complete(), "{report:?}");
-    let stats = guard.stats();
-    assert_accounted(&stats);
+    let stats = record_and_flush(&guard, 10);
     assert_eq!((stats.exported, stats.dropped()), (10, 0), "{stats:?}");
     assert_eq!((stats.export_requests, stats.retries), (1, 2), "{stats:?}");
     assert!(server.connections() >= 3);
