@@ -55,14 +55,20 @@ fn init_hung(receiver: &Receiver) -> LangfuseGuard {
         .unwrap()
 }
 
+/// A current-thread runtime, the kind where a blocking wait on the runtime's own thread
+/// would deadlock.
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn shutdown_async_inside_a_current_thread_runtime() {
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     let report = runtime.block_on(async {
         assert_eq!(async_work(1).await, 2);
         work(2);
@@ -81,10 +87,7 @@ fn blocking_shutdown_inside_a_task_on_a_current_thread_runtime() {
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     let client = guard.client().clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     let report = runtime.block_on(async move {
         tokio::spawn(async move {
             async_work(1).await;
@@ -127,10 +130,7 @@ fn shutdown_from_spawn_blocking() {
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     let client = guard.client().clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     let report = runtime.block_on(async move {
         tokio::task::spawn_blocking(move || {
             work(1);
@@ -199,10 +199,7 @@ fn concurrent_shutdowns_all_return_and_one_does_the_work() {
     assert!(reports.iter().all(|r| !r.timed_out), "{reports:?}");
     assert_settled(&guard.stats());
     // And later calls, of any form, return at once.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     let started = Instant::now();
     runtime.block_on(async {
         assert_eq!(guard.shutdown_async(WAIT).await.exported, 0);
@@ -223,10 +220,7 @@ fn work_after_shutdown_is_refused_and_counted_observations_and_scores() {
 
     assert!(!guard.is_enabled(), "a shut-down client says so");
     work(2);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     runtime.block_on(async_work(3));
     langfuse::start_observation("manual").start().end();
     langfuse::create_score(Score::numeric("quality", 1.0).session_id("s-1"));
@@ -257,10 +251,7 @@ fn an_observation_open_across_shutdown_is_counted_when_it_ends() {
 fn flush_and_shutdown_async_keep_their_deadlines_inside_a_current_thread_runtime() {
     let receiver = hung_receiver();
     let guard = init_hung(&receiver);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     runtime.block_on(async {
         async_work(1).await;
         let deadline = Duration::from_millis(300);
