@@ -3,6 +3,7 @@
 //! them; and the project id that trace URLs need, fetched by that thread.
 
 pub(crate) mod console;
+pub(crate) mod drop_warning;
 pub(crate) mod mask;
 pub(crate) mod otlp;
 pub(crate) mod project;

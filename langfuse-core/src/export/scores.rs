@@ -11,12 +11,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Instant;
 
 use reqwest::Url;
 use tokio::sync::mpsc;
 use tokio::task::{self, JoinError, JoinSet};
 
+use super::drop_warning::DropWarning;
 use super::transport::{Delivery, ExportOutcome, HttpTransport, JSON, TransportSettings};
 use crate::config::{Config, ExporterKind};
 use crate::scores::{self, Fate, Score};
@@ -24,9 +24,6 @@ use crate::stats::FlushReport;
 
 /// Score requests in flight at most.
 const MAX_IN_FLIGHT: usize = 4;
-/// Minimum time between two warnings about scores dropped on a full queue.
-const DROP_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Where scores go, decided once from the configuration.
 enum Route {
     Http {
@@ -79,8 +76,7 @@ pub(crate) struct ScoreExporter {
     in_flight_scores: HashMap<task::Id, InFlight>,
     rejected_statuses_logged: Vec<u16>,
     unavailable_warned: bool,
-    dropped_warned: u64,
-    last_drop_warning: Option<Instant>,
+    drop_warning: DropWarning,
 }
 
 impl ScoreExporter {
@@ -98,8 +94,7 @@ impl ScoreExporter {
             in_flight_scores: HashMap::new(),
             rejected_statuses_logged: Vec::new(),
             unavailable_warned: false,
-            dropped_warned: 0,
-            last_drop_warning: None,
+            drop_warning: DropWarning::default(),
         }
     }
 
@@ -285,23 +280,17 @@ impl ScoreExporter {
     }
 
     fn warn_about_drops(&mut self) {
-        let dropped = scores::counters().dropped_queue_full();
-        if dropped == self.dropped_warned
-            || self
-                .last_drop_warning
-                .is_some_and(|t| t.elapsed() < DROP_WARNING_INTERVAL)
-        {
+        let total = scores::counters().dropped_queue_full();
+        let Some(dropped) = self.drop_warning.due(total) else {
             return;
-        }
+        };
         tracing::warn!(
             target: "langfuse",
-            dropped = dropped - self.dropped_warned,
-            total = dropped,
+            dropped,
+            total,
             "scores dropped because {} are already queued (check that Langfuse keeps up)",
             scores::MAX_QUEUED_SCORES
         );
-        self.dropped_warned = dropped;
-        self.last_drop_warning = Some(Instant::now());
     }
 }
 

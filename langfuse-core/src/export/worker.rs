@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::console::ConsoleExporter;
+use super::drop_warning::DropWarning;
 use super::mask::Masker;
 use super::otlp::{EncoderSettings, OtlpEncoder};
 use super::project::Fetcher;
@@ -34,9 +35,6 @@ const MAX_IN_FLIGHT: usize = 4;
 /// How often the buffers are drained even when no producer asked (caps the delay before a
 /// quiet thread's observations are seen).
 const MAX_DRAIN_TICK: Duration = Duration::from_millis(100);
-/// Minimum time between two warnings about dropped observations.
-const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(10);
-
 /// A request from the client handle.
 pub(crate) enum Command {
     /// Export everything finished before this command, answer by `deadline`.
@@ -247,8 +245,7 @@ struct Worker {
     last_send: Instant,
     waiters: Vec<Waiter>,
     shutdown: Option<Waiter>,
-    last_drop_warning: Option<Instant>,
-    dropped_warned: u64,
+    drop_warning: DropWarning,
     rejected_statuses_logged: Vec<u16>,
     /// Named in the log when the server refuses the credentials (never the secret key).
     public_key: Option<String>,
@@ -281,8 +278,7 @@ impl Worker {
             last_send: Instant::now(),
             waiters: Vec::new(),
             shutdown: None,
-            last_drop_warning: None,
-            dropped_warned: 0,
+            drop_warning: DropWarning::default(),
             rejected_statuses_logged: Vec::new(),
             public_key: config.public_key().map(str::to_owned),
             to_collector: config.otlp_traces_endpoint().is_some(),
@@ -634,24 +630,16 @@ impl Worker {
     }
 
     fn warn_about_drops(&mut self) {
-        let dropped = collector::global().dropped_queue_full();
-        if dropped == self.dropped_warned {
+        let total = collector::global().dropped_queue_full();
+        let Some(dropped) = self.drop_warning.due(total) else {
             return;
-        }
-        if self
-            .last_drop_warning
-            .is_some_and(|t| t.elapsed() < DROP_WARNING_INTERVAL)
-        {
-            return;
-        }
+        };
         tracing::warn!(
             target: "langfuse",
-            dropped = dropped - self.dropped_warned,
-            total = dropped,
+            dropped,
+            total,
             "observations dropped because the queue is full (raise LANGFUSE_MAX_QUEUE_SIZE or LANGFUSE_MAX_QUEUE_BYTES, or check that the server keeps up)"
         );
-        self.dropped_warned = dropped;
-        self.last_drop_warning = Some(Instant::now());
     }
 }
 
