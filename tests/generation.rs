@@ -15,16 +15,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use generation::{ANSWER, LlmClient, RESPONSE_MODEL, Usage, question, start_stand_in};
 use langfuse::observe;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::setup::{self, Tree, WAIT};
 use support::{ReceivedSpan, Receiver};
-
-fn json_attr(span: &ReceivedSpan, key: &str) -> Value {
-    let text = span
-        .str_attr(key)
-        .unwrap_or_else(|| panic!("{} has no {key}: {:?}", span.name(), span.attr_keys()));
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{key} is not JSON ({e}): {text}"))
-}
 
 /// The attributes both flows must send, checked against values computed here.
 fn assert_generation(span: &ReceivedSpan, usage: Usage) {
@@ -40,12 +33,12 @@ fn assert_generation(span: &ReceivedSpan, usage: Usage) {
         "{name}: the model version that answered"
     );
     assert_eq!(
-        json_attr(span, "langfuse.observation.model.parameters"),
+        span.json_attr("langfuse.observation.model.parameters"),
         json!({ "temperature": 0.2, "max_tokens": 200 }),
         "{name}"
     );
     assert_eq!(
-        json_attr(span, "langfuse.observation.input"),
+        span.json_attr("langfuse.observation.input"),
         json!([
             { "role": "system", "content": "You answer in one sentence." },
             { "role": "user", "content": "What is Langfuse?" },
@@ -68,12 +61,12 @@ fn assert_generation(span: &ReceivedSpan, usage: Usage) {
         }
     );
     assert_eq!(
-        json_attr(span, "langfuse.observation.usage_details"),
+        span.json_attr("langfuse.observation.usage_details"),
         json!({ "input": 8, "output": 13, "total": 21 }),
         "{name}"
     );
     // gpt-4o-mini: $0.15 per million input tokens, $0.60 per million output tokens.
-    let cost = json_attr(span, "langfuse.observation.cost_details");
+    let cost = span.json_attr("langfuse.observation.cost_details");
     for (kind, expected) in [
         ("input", 8.0 * 0.15e-6),
         ("output", 13.0 * 0.60e-6),

@@ -10,16 +10,9 @@ use langfuse::{
     Level, ObservationContext, ObservationType, create_event, observe, start_observation,
     update_current_generation, update_current_span, update_current_trace,
 };
-use serde_json::{Value, json};
+use serde_json::json;
+use support::Receiver;
 use support::setup::{self, Tree, WAIT};
-use support::{ReceivedSpan, Receiver};
-
-fn json_attr(span: &ReceivedSpan, key: &str) -> Value {
-    let text = span
-        .str_attr(key)
-        .unwrap_or_else(|| panic!("{} has no {key}: {:?}", span.name(), span.attr_keys()));
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{key} is not JSON ({e}): {text}"))
-}
 
 #[test]
 fn imported_work_arrives_with_its_type_and_exact_nanosecond_times() {
@@ -168,7 +161,7 @@ fn an_entered_observation_is_current_for_observe_children_and_updates() {
     tree.assert_child("observed_child", "llm-callback");
     let generation = tree.one("llm-callback");
     assert_eq!(
-        json_attr(generation, "langfuse.observation.metadata"),
+        generation.json_attr("langfuse.observation.metadata"),
         json!({ "entered": true })
     );
     assert_eq!(
@@ -253,11 +246,11 @@ fn create_event_records_a_point_in_time_under_the_current_observation() {
         "an event has no duration"
     );
     assert_eq!(
-        json_attr(event, "langfuse.observation.input"),
+        event.json_attr("langfuse.observation.input"),
         json!({ "key": "user:42" })
     );
     assert_eq!(
-        json_attr(event, "langfuse.observation.metadata"),
+        event.json_attr("langfuse.observation.metadata"),
         json!({ "cache": "redis", "ttl_s": 60 })
     );
     assert_eq!(

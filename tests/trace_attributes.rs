@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use langfuse::{ObservationExt as _, observe, propagate_attributes, update_current_trace};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::setup::{self, Tree, WAIT};
 use support::{ReceivedSpan, Receiver};
 
@@ -28,13 +28,6 @@ const TRACE_KEYS: [&str; 10] = [
     "langfuse.version",
     "langfuse.release",
 ];
-
-fn json_attr(span: &ReceivedSpan, key: &str) -> Value {
-    let text = span
-        .str_attr(key)
-        .unwrap_or_else(|| panic!("{} has no {key}: {:?}", span.name(), span.attr_keys()));
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{key} is not JSON ({e}): {text}"))
-}
 
 fn assert_no_trace_attributes(span: &ReceivedSpan) {
     for key in TRACE_KEYS {
@@ -101,7 +94,7 @@ fn assert_full_trace_attributes(span: &ReceivedSpan) {
         "{name}: tags are a string array"
     );
     assert_eq!(
-        json_attr(span, "langfuse.trace.metadata"),
+        span.json_attr("langfuse.trace.metadata"),
         json!({ "tenant": "acme", "plan": "pro" }),
         "{name}"
     );
@@ -111,7 +104,7 @@ fn assert_full_trace_attributes(span: &ReceivedSpan) {
         "{name}"
     );
     assert_eq!(
-        json_attr(span, "langfuse.trace.input"),
+        span.json_attr("langfuse.trace.input"),
         json!({ "question": "What is Langfuse?" }),
         "{name}"
     );
@@ -261,7 +254,7 @@ fn propagate_attributes_applies_to_the_current_observation_and_those_started_in_
             "{name}"
         );
         assert_eq!(
-            json_attr(span, "langfuse.trace.metadata"),
+            span.json_attr("langfuse.trace.metadata"),
             json!({ "tenant": "acme" }),
             "{name}"
         );
@@ -319,7 +312,7 @@ fn nested_scopes_merge_tags_and_metadata_and_the_inner_value_wins() {
     );
     assert_eq!(tags(inner), ["a", "b", "c"]);
     assert_eq!(
-        json_attr(inner, "langfuse.trace.metadata"),
+        inner.json_attr("langfuse.trace.metadata"),
         json!({ "tenant": "acme", "plan": "pro" })
     );
 
@@ -328,7 +321,7 @@ fn nested_scopes_merge_tags_and_metadata_and_the_inner_value_wins() {
     assert_eq!(outer.str_attr("session.id"), Some("outer-session"));
     assert_eq!(tags(outer), ["a", "b"]);
     assert_eq!(
-        json_attr(outer, "langfuse.trace.metadata"),
+        outer.json_attr("langfuse.trace.metadata"),
         json!({ "tenant": "acme", "plan": "free" })
     );
 
@@ -337,7 +330,7 @@ fn nested_scopes_merge_tags_and_metadata_and_the_inner_value_wins() {
     assert_eq!(current.str_attr("user.id"), Some("inner-user"));
     assert_eq!(tags(current), ["a", "b", "c"]);
     assert_eq!(
-        json_attr(current, "langfuse.trace.metadata"),
+        current.json_attr("langfuse.trace.metadata"),
         json!({ "tenant": "acme", "plan": "pro" })
     );
 }
@@ -399,7 +392,7 @@ fn with_trace_attributes_follows_futures_across_worker_threads_without_crosstalk
 
     let tree = Tree::new(receiver.wait_for_spans(REQUESTS * 5, WAIT));
     assert_eq!(tree.traces().len(), REQUESTS);
-    let input = |span: &ReceivedSpan| json_attr(span, "langfuse.observation.input");
+    let input = |span: &ReceivedSpan| span.json_attr("langfuse.observation.input");
     for span in &tree.spans {
         let request = input(span)["request"].as_u64().unwrap();
         let session = format!("session-{request}");

@@ -15,16 +15,8 @@ use langfuse::{
     update_current_generation, update_current_span, update_current_trace,
 };
 use serde_json::{Value, json};
+use support::Receiver;
 use support::setup::{self, Tree, WAIT};
-use support::{ReceivedSpan, Receiver};
-
-/// A JSON attribute, parsed, so that key order does not matter.
-fn json_attr(span: &ReceivedSpan, key: &str) -> Value {
-    let text = span
-        .str_attr(key)
-        .unwrap_or_else(|| panic!("{} has no {key}: {:?}", span.name(), span.attr_keys()));
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{key} is not JSON ({e}): {text}"))
-}
 
 #[observe(capture_input = false, capture_output = false)]
 fn retrieve() {
@@ -54,15 +46,15 @@ fn span_updates_set_each_field_and_merge_metadata_across_updates() {
     let span = tree.one("retrieve: docs-v2");
     assert_eq!(span.str_attr("langfuse.observation.type"), Some("span"));
     assert_eq!(
-        json_attr(span, "langfuse.observation.input"),
+        span.json_attr("langfuse.observation.input"),
         json!({ "query": "rust tracing", "k": 2 })
     );
     assert_eq!(
-        json_attr(span, "langfuse.observation.output"),
+        span.json_attr("langfuse.observation.output"),
         json!(["doc-1", "doc-2"])
     );
     assert_eq!(
-        json_attr(span, "langfuse.observation.metadata"),
+        span.json_attr("langfuse.observation.metadata"),
         json!({ "index": "docs-v2", "shard": 7, "hits": 2 }),
         "keys of both updates, the second update's value for the shared key"
     );
@@ -151,16 +143,16 @@ fn generation_updates_send_model_parameters_usage_cost_timing_and_prompt() {
         Some("gpt-4o-mini")
     );
     assert_eq!(
-        json_attr(generation, "langfuse.observation.model.parameters"),
+        generation.json_attr("langfuse.observation.model.parameters"),
         json!({ "temperature": 0.2, "max_tokens": 256 })
     );
-    let usage = json_attr(generation, "langfuse.observation.usage_details");
+    let usage = generation.json_attr("langfuse.observation.usage_details");
     assert_eq!(usage, json!({ "input": 52, "output": 18, "total": 70 }));
     assert!(
         usage.as_object().unwrap().values().all(Value::is_u64),
         "usage is a JSON object of integers"
     );
-    let cost = json_attr(generation, "langfuse.observation.cost_details");
+    let cost = generation.json_attr("langfuse.observation.cost_details");
     assert_eq!(
         cost,
         json!({ "input": 0.0001, "output": 0.0004, "total": 0.0005 })
@@ -180,7 +172,7 @@ fn generation_updates_send_model_parameters_usage_cost_timing_and_prompt() {
         "the prompt version is an int attribute, not a string"
     );
     assert_eq!(
-        json_attr(generation, "langfuse.observation.input"),
+        generation.json_attr("langfuse.observation.input"),
         json!([{ "role": "user", "content": "What is Langfuse?" }])
     );
     assert_eq!(
@@ -216,7 +208,7 @@ fn embeddings_are_generation_like_and_carry_model_and_usage() {
         Some("text-embedding-3-small")
     );
     assert_eq!(
-        json_attr(span, "langfuse.observation.usage_details"),
+        span.json_attr("langfuse.observation.usage_details"),
         json!({ "input": 8 })
     );
 }
@@ -260,7 +252,7 @@ fn generation_fields_on_a_span_typed_observation_are_not_sent() {
         );
     }
     assert_eq!(
-        json_attr(span, "langfuse.observation.metadata"),
+        span.json_attr("langfuse.observation.metadata"),
         json!({ "engine": "bm25" }),
         "the span fields of the same update still apply"
     );
@@ -295,7 +287,7 @@ fn metadata_with_500_keys_arrives_as_one_json_attribute_with_every_key() {
         ["langfuse.observation.metadata"],
         "one attribute, not one per key (which OTel SDKs cap at 128)"
     );
-    let received = json_attr(span, "langfuse.observation.metadata");
+    let received = span.json_attr("langfuse.observation.metadata");
     let received = received.as_object().expect("a JSON object");
     assert_eq!(received.len(), 500);
     for (key, value) in &metadata {

@@ -230,6 +230,15 @@ impl ReceivedSpan {
         str_value(key, self.attr(key))
     }
 
+    /// A string attribute holding JSON, parsed (so that key order does not matter); panics
+    /// if it is missing or not JSON.
+    pub fn json_attr(&self, key: &str) -> serde_json::Value {
+        let text = self
+            .str_attr(key)
+            .unwrap_or_else(|| panic!("{} has no {key}: {:?}", self.name(), self.attr_keys()));
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{key} is not JSON ({e}): {text}"))
+    }
+
     /// A bool attribute; panics if the attribute has another type.
     pub fn bool_attr(&self, key: &str) -> Option<bool> {
         match self.attr(key)? {
