@@ -4,7 +4,54 @@
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::observation::{Timestamp, TimestampKind};
+/// Time of a record: a raw clock reading taken on the hot path, or Unix nanoseconds when the
+/// caller gave an explicit time (importing past work). Converted to Unix nanoseconds on the
+/// exporter thread. One word: the top bit tells the two apart (clock readings and Unix
+/// nanoseconds both stay below 2^63 for centuries), which keeps records small.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timestamp(u64);
+
+const UNIX_NANOS_BIT: u64 = 1 << 63;
+
+/// What a [`Timestamp`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimestampKind {
+    /// A reading of [`crate::clock`].
+    Ticks(u64),
+    /// Nanoseconds since the Unix epoch.
+    UnixNanos(u64),
+}
+
+impl Timestamp {
+    /// A placeholder for records that are never exported (context carriers).
+    pub(crate) const ZERO: Self = Self(0);
+
+    /// A raw clock reading.
+    #[inline]
+    pub(crate) const fn from_ticks(raw: u64) -> Self {
+        Self(raw & !UNIX_NANOS_BIT)
+    }
+
+    /// An explicit time, in nanoseconds since the Unix epoch.
+    pub(crate) const fn from_unix_nanos(nanos: u64) -> Self {
+        Self((nanos & !UNIX_NANOS_BIT) | UNIX_NANOS_BIT)
+    }
+
+    /// What this timestamp holds.
+    pub(crate) const fn kind(self) -> TimestampKind {
+        if self.0 & UNIX_NANOS_BIT == 0 {
+            TimestampKind::Ticks(self.0)
+        } else {
+            TimestampKind::UnixNanos(self.0 & !UNIX_NANOS_BIT)
+        }
+    }
+}
+
+impl std::fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind().fmt(f)
+    }
+}
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 

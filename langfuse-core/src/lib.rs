@@ -4,6 +4,45 @@
 //! Use the `langfuse` crate: it re-exports everything here together with `#[observe]`,
 //! whose expansion calls into this crate through `__private`.
 //!
+//! # The path of one observation
+//!
+//! ```text
+//!  compile time  #[observe] fn ...            langfuse-macros/src/expand.rs
+//!                      |
+//!  hot path      start / end guards            observe/     sync.rs, future.rs, stream.rs
+//!  (the calling        |
+//!   thread only) parent, ids, sampling         context/     local.rs, frame.rs
+//!                      |
+//!                the record it fills           model/       record.rs
+//!                      |
+//!                the thread's own ring  ---->  collector/   mod.rs, handoff.rs
+//!                                                  |
+//!  exporter      drain, batch, mask  <-------------+        export/worker.rs, mask.rs
+//!  thread              |
+//!                OTLP protobuf + gzip          export/      otlp.rs
+//!                      |
+//!                HTTP POST, retries            export/      transport.rs
+//!                      v
+//!                /api/public/otel/v1/traces
+//! ```
+//!
+//! Each folder is a layer that uses only the layers before it in this list (a test,
+//! `tests/layering.rs`, keeps it so):
+//!
+//! | layer | holds |
+//! | --- | --- |
+//! | [`config`] | every setting, environment variable and default |
+//! | `clock`, `capture/` | the hot path's clock; bounded capture of arguments and results |
+//! | `model/` | ids, kinds, levels, the record, trace attributes, stats |
+//! | `sampling` | the head-sampling rule |
+//! | `collector/` | thread-local rings, the bounded shared queue, the counters |
+//! | `lifecycle` | whether the SDK records, the decision before `init()`, refusals |
+//! | `context/` | the current observation per thread: begin, end, scopes, spawn, `traceparent` |
+//! | `scores/` | scores and their queue |
+//! | `observe/` | what `#[observe]` and the manual API call |
+//! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
+//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs |
+//!
 //! # Threads and runtimes
 //!
 //! Recording an observation touches only the current thread: a clock read, a few ids from a
@@ -15,8 +54,7 @@
 
 #![warn(missing_docs)]
 
-mod attributes;
-mod bench;
+// In layer order: each module uses only those above it.
 mod capture;
 mod client;
 mod clock;
@@ -24,90 +62,52 @@ mod collector;
 pub mod config;
 mod context;
 mod export;
-mod ids;
-mod instrument;
-mod links;
-mod manual;
-mod observation;
+mod lifecycle;
+mod model;
+mod observe;
 mod sampling;
 mod scores;
-mod settings;
-mod state;
-mod stats;
-mod stream;
-mod sync;
-mod task;
-mod traceparent;
-mod update;
 
-pub use client::{Error, Langfuse, LangfuseGuard, get_client, init};
+pub use client::{Error, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
-pub use ids::create_trace_id;
-pub use links::{current_trace_url, trace_url};
-pub use manual::{
-    EnteredObservation, Observation, ObservationBuilder, create_event, start_observation,
+pub use context::{
+    AttributesScope, EnteredContext, IntoParent, ObservationContext, ObservationExt,
+    TRACEPARENT_HEADER, Traceparent, TraceparentError, WithContext, continue_trace,
+    current_context, current_observation_id, current_trace_id, current_traceparent,
+    propagate_attributes, spawn,
 };
-pub use observation::{
-    Level, ObservationId, ObservationType, ParseIdError, TraceAttributes, TraceId,
-    UnknownObservationType,
+pub use model::{
+    FlushReport, Level, ObservationId, ObservationType, ParseIdError, Stats, TraceAttributes,
+    TraceId, UnknownObservationType, create_trace_id,
+};
+pub use observe::{
+    EnteredObservation, Observation, ObservationBuilder, ObservationUpdate, create_event,
+    start_observation, update_current_generation, update_current_span, update_current_trace,
 };
 pub use scores::{Score, create_score, score_current_span, score_current_trace};
-pub use stats::{FlushReport, Stats};
-pub use task::{
-    EnteredContext, ObservationContext, ObservationExt, WithContext, current_context, spawn,
-};
-pub use traceparent::{
-    IntoParent, TRACEPARENT_HEADER, Traceparent, TraceparentError, continue_trace,
-    current_traceparent,
-};
-pub use update::{
-    AttributesScope, ObservationUpdate, propagate_attributes, update_current_generation,
-    update_current_span, update_current_trace,
-};
-
-/// The id of the trace the current observation belongs to, if one is running and recorded.
-///
-/// ```
-/// assert!(langfuse_core::current_trace_id().is_none());
-/// ```
-pub fn current_trace_id() -> Option<TraceId> {
-    context::current_parent()
-        .filter(|p| p.sampled)
-        .map(|p| p.trace_id)
-}
-
-/// The id of the current observation, if one is running and recorded.
-///
-/// ```
-/// assert!(langfuse_core::current_observation_id().is_none());
-/// ```
-pub fn current_observation_id() -> Option<ObservationId> {
-    context::current_parent()
-        .filter(|p| p.sampled)
-        .map(|p| p.id)
-}
 
 #[doc(hidden)]
 pub mod __private {
     //! What `#[observe]` expands to. Not a stable API: only the macro may use it.
 
-    pub use crate::capture::{InputRecorder, JsonSink, TextSink, Wrap};
-    pub use crate::instrument::{
-        AsyncObservation, Observed, Outcome, OutcomeToken, SyncObservation, call_once,
+    pub use crate::capture::{CaptureSetting, InputRecorder, JsonSink, TextSink, Wrap};
+    pub use crate::context::IntoParent;
+    pub use crate::model::{Descriptor, ObservationType};
+    pub use crate::observe::{
+        AsyncObservation, Observed, ObservedStream, Outcome, OutcomeToken, StreamItem,
+        SyncObservation, call_once,
     };
-    pub use crate::observation::{CaptureSetting, Descriptor, ObservationType};
-    pub use crate::stream::{ObservedStream, StreamItem};
-    pub use crate::traceparent::IntoParent;
 
-    /// Switches for benchmarks that compare states within one process. Not for production:
-    /// use the configuration.
+    /// Switches for this repository's benchmarks, which compare states within one process.
+    /// Not for production (use the configuration), and not a stable API.
+    #[cfg(feature = "bench-internals")]
     pub mod bench {
-        pub use crate::bench::{Encoder, SyntheticRecords, WireSize};
+        pub use crate::export::bench::{Encoder, SyntheticRecords, WireSize};
 
         /// Turns recording on or off, as a disabled configuration would.
         pub fn set_recording(on: bool) {
-            use crate::state::{self, State};
-            state::set(if on { State::Enabled } else { State::Disabled });
+            use crate::lifecycle::{self, State};
+            lifecycle::set(if on { State::Enabled } else { State::Disabled });
         }
 
         /// Changes the sampling rate of new traces.

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::observation::TraceId;
+use crate::model::TraceId;
 
 /// Traces whose low 64 bits are below this bound are kept; `u64::MAX` keeps every trace.
 static BOUND: AtomicU64 = AtomicU64::new(u64::MAX);

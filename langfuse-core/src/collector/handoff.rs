@@ -11,7 +11,7 @@
 //!   the exporter lowers the flag before reading. No wake-up is lost: whatever a producer
 //!   published before a raise that did not notify is read by the drain that lowers the flag.
 
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+use crate::collector::atomics::{AtomicBool, AtomicUsize, Ordering};
 
 /// Room for observations between the recording threads' rings and the server: the shared
 /// overflow queue plus everything the exporter holds (pending and in flight).

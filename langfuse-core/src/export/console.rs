@@ -22,10 +22,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
+use crate::capture::Payload;
 use crate::clock::Anchor;
-use crate::observation::{
-    Level, ObservationId, ObservationType, Payload, Record, TraceAttributes, TraceId,
-};
+use crate::model::{Level, ObservationId, ObservationType, Record, TraceAttributes, TraceId};
 
 /// Records held while their trace waits for its root. Past this the oldest traces are printed
 /// as partial: a root that never comes (its record dropped on a full queue) must not pin
@@ -629,9 +628,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::observation::{
-        CaptureSetting, Descriptor, GenerationData, ObservationData, Timestamp, flags,
-    };
+    use crate::capture::CaptureSetting;
+    use crate::clock::Timestamp;
+    use crate::model::{Descriptor, GenerationData, ObservationData, flags};
 
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
     const TRACE_HEX: &str = "4bf92f3577b34da6a3ce929d0e0e4736";

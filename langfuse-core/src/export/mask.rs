@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::capture::Payload;
 use crate::collector;
-use crate::observation::{Payload, Record, TraceAttributes};
+use crate::model::{Record, TraceAttributes};
 
 /// What replaces a field whose mask failed: the Python and JS SDKs' text, so that it reads
 /// the same in Langfuse whichever SDK sent it.
@@ -200,9 +201,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::observation::{
-        CaptureSetting, Descriptor, Level, ObservationData, ObservationId, ObservationType,
-        Timestamp, TraceId,
+    use crate::capture::CaptureSetting;
+    use crate::clock::Timestamp;
+    use crate::model::{
+        Descriptor, Level, ObservationData, ObservationId, ObservationType, TraceId,
     };
 
     static SPAN: Descriptor = Descriptor::new(

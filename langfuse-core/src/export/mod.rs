@@ -2,11 +2,14 @@
 //! Langfuse, the scores endpoint, the console printer, and the exporter thread that drives
 //! them; and the project id that trace URLs need, fetched by that thread.
 
+#[cfg(feature = "bench-internals")]
+pub(crate) mod bench;
 pub(crate) mod console;
 pub(crate) mod drop_warning;
 pub(crate) mod mask;
 pub(crate) mod otlp;
 pub(crate) mod project;
+pub(crate) mod score_body;
 pub(crate) mod scores;
 pub(crate) mod transport;
 pub(crate) mod worker;

@@ -15,8 +15,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
+use crate::capture::Payload;
 use crate::clock::Anchor;
-use crate::observation::{Level, Payload, Record, Timestamp};
+use crate::clock::Timestamp;
+use crate::model::{Level, Record};
 
 // Field numbers from opentelemetry-proto. Every one is below 16, so each key is one byte.
 const REQUEST_RESOURCE_SPANS: u32 = 1;
@@ -569,9 +571,10 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
-    use crate::observation::{
-        CaptureSetting, Descriptor, GenerationData, ObservationData, ObservationId,
-        ObservationType, TraceAttributes, TraceId, flags,
+    use crate::capture::CaptureSetting;
+    use crate::model::{
+        Descriptor, GenerationData, ObservationData, ObservationId, ObservationType,
+        TraceAttributes, TraceId, flags,
     };
 
     static RETRIEVE: Descriptor = Descriptor::new(

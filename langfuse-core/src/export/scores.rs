@@ -17,10 +17,11 @@ use tokio::sync::mpsc;
 use tokio::task::{self, JoinError, JoinSet};
 
 use super::drop_warning::DropWarning;
+use super::score_body;
 use super::transport::{Delivery, ExportOutcome, HttpTransport, JSON, TransportSettings};
 use crate::config::{Config, ExporterKind};
+use crate::model::{FlushReport, Stats};
 use crate::scores::{self, Fate, Score};
-use crate::stats::FlushReport;
 
 /// Score requests in flight at most.
 const MAX_IN_FLIGHT: usize = 4;
@@ -55,7 +56,8 @@ pub(crate) struct ScoreMark {
 impl ScoreMark {
     /// Adds the scores' part to a flush report.
     pub(crate) fn fill(&self, report: &mut FlushReport) {
-        let stats = scores::counters().stats();
+        let mut stats = Stats::default();
+        scores::counters().add_to(&mut stats);
         report.scores_exported = stats.scores_exported.saturating_sub(self.exported_before);
         report.scores_dropped = stats.scores_dropped().saturating_sub(self.dropped_before);
         report.scores_pending = stats.scores_pending;
@@ -111,7 +113,8 @@ impl ScoreExporter {
 
     /// A mark for a flush registered now (after a [`drain`](Self::drain)).
     pub(crate) fn mark(&self) -> ScoreMark {
-        let stats = scores::counters().stats();
+        let mut stats = Stats::default();
+        scores::counters().add_to(&mut stats);
         ScoreMark {
             target: self.next_seq,
             exported_before: stats.scores_exported,
@@ -167,9 +170,11 @@ impl ScoreExporter {
             self.next_cut += 1;
             match &self.route {
                 Route::Http { transport, url } => {
-                    let body = match score
-                        .to_request_json(&random_id(), self.environment.as_deref())
-                    {
+                    let body = match score_body::request_json(
+                        &score,
+                        &random_id(),
+                        self.environment.as_deref(),
+                    ) {
                         Ok(body) => body,
                         Err(e) => {
                             tracing::warn!(target: "langfuse", score = %score.name(), "score could not be serialized, dropped: {e}");
@@ -186,7 +191,7 @@ impl ScoreExporter {
                         .insert(handle.id(), InFlight { seq, score });
                 }
                 Route::Console => {
-                    let line = score.describe();
+                    let line = score_body::console_line(&score);
                     if let Err(e) = writeln!(std::io::stderr().lock(), "{line}") {
                         tracing::warn!(target: "langfuse", "console exporter could not write: {e}");
                     }

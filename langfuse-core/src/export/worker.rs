@@ -27,8 +27,8 @@ use super::transport::{Delivery, ExportOutcome, HttpTransport, TransportSettings
 use crate::clock::Anchor;
 use crate::collector::{self, BatchFate};
 use crate::config::{Compression, Config, ExporterKind};
-use crate::observation::Record;
-use crate::stats::FlushReport;
+use crate::model::FlushReport;
+use crate::model::Record;
 
 /// Requests in flight at most.
 const MAX_IN_FLIGHT: usize = 4;
@@ -619,7 +619,7 @@ impl Worker {
         self.scores.abandon();
         // From here on nothing is accepted, and whatever ended after the last drain is
         // dropped and counted rather than left pending forever.
-        crate::state::set(crate::state::State::ShutDown);
+        crate::lifecycle::set(crate::lifecycle::State::ShutDown);
         collector.discard_after_shutdown();
         let shutdown = self.shutdown.take().expect("checked above");
         for waiter in self.waiters.drain(..).chain(Some(shutdown)) {

@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::observation::Record;
-use crate::stats::Stats;
+use crate::model::Record;
+use crate::model::Stats;
 
+pub(crate) mod atomics;
 pub(crate) mod handoff;
 
 use handoff::{QueueRoom, WakeFlag};
@@ -123,7 +124,6 @@ struct Counters {
     dropped_rejected: AtomicU64,
     dropped_failed: AtomicU64,
     dropped_after_shutdown: AtomicU64,
-    refused_after_shutdown: AtomicU64,
     export_requests: AtomicU64,
     failed_requests: AtomicU64,
     retries: AtomicU64,
@@ -162,7 +162,6 @@ macro_rules! new_collector {
                 dropped_rejected: AtomicU64::new(0),
                 dropped_failed: AtomicU64::new(0),
                 dropped_after_shutdown: AtomicU64::new(0),
-                refused_after_shutdown: AtomicU64::new(0),
                 export_requests: AtomicU64::new(0),
                 failed_requests: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
@@ -221,15 +220,6 @@ pub(crate) fn push_shared(record: Record) {
     }
     COLLECTOR.shared.lock().push(record);
     COLLECTOR.wake();
-}
-
-/// Counts an observation refused because the client has shut down.
-#[cold]
-pub(crate) fn count_refused_after_shutdown() {
-    COLLECTOR
-        .counters
-        .refused_after_shutdown
-        .fetch_add(1, Ordering::Relaxed);
 }
 
 /// Counts an observation that ended after the exporter stopped.
@@ -427,11 +417,9 @@ impl Collector {
         self.counters.dropped_queue_full.load(Ordering::Relaxed)
     }
 
-    /// A snapshot of every counter.
+    /// A snapshot of the observation counters (the score counters and refusals are kept
+    /// elsewhere: see `Langfuse::stats`).
     pub(crate) fn stats(&self) -> Stats {
-        if crate::state::get() == crate::state::State::ShutDown {
-            self.discard_after_shutdown();
-        }
         let c = &self.counters;
         // The exporter moves records between counters only under this lock (see
         // `drain_into`), so the snapshot adds up: with no observation running or ending
@@ -453,13 +441,12 @@ impl Collector {
             dropped_rejected: c.dropped_rejected.load(Ordering::Relaxed),
             dropped_export_failed: c.dropped_failed.load(Ordering::Relaxed),
             dropped_after_shutdown: c.dropped_after_shutdown.load(Ordering::Relaxed),
-            refused_after_shutdown: c.refused_after_shutdown.load(Ordering::Relaxed),
             export_requests: c.export_requests.load(Ordering::Relaxed),
             failed_requests: c.failed_requests.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
             bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
             queue_depth: (self.room.queued() + in_rings) as u64,
-            ..crate::scores::counters().stats()
+            ..Stats::default()
         }
     }
 }

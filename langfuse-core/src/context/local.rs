@@ -1,336 +1,15 @@
-//! The current observation of each thread.
-//!
-//! Each thread keeps a stack of [`Frame`]s. A synchronous observation pushes its frame when it
-//! starts and pops it when it ends. An asynchronous one keeps its frame inside its future and
-//! pushes it only for the duration of each poll, so no guard is ever held across `.await` and
-//! a task that moves between worker threads takes its context with it.
-//!
-//! A frame holds either an observation this thread is running (its [`Record`] in progress,
-//! which `update_current_*` write into and which is handed to the exporter when it ends) or a
-//! parent that lives elsewhere: the task that spawned this one, a remote service, a trace that
-//! was sampled out, or an attribute scope. Every kind shares one layout, so that what children
-//! need (trace id, parent id, sampled, attributes) is read without matching on the kind, and
-//! ending an observation moves its record straight into the thread's ring.
+//! The per-thread state: the stack of frames, the id generator and the hand-off buffer, and
+//! how an observation begins, ends and is installed for one poll.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use super::frame::{Frame, FrameSlot, Kind, ParentContext};
+use super::panic::mark_unwound;
 use crate::clock;
 use crate::collector::{self, LocalBuffer};
-use crate::observation::{
-    CaptureSetting, Descriptor, Level, ObservationData, ObservationId, ObservationType, Record,
-    Timestamp, TraceAttributes, TraceId, flags,
-};
+use crate::model::{Descriptor, ObservationId, Record, TraceAttributes, TraceId, flags};
 use crate::sampling;
-
-/// What a frame stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// An observation running on this thread; its record is live.
-    Observation,
-    /// A parent living elsewhere (another task, another service) or a sampled-out trace.
-    Parent,
-    /// A `propagate_attributes` scope: observations started inside carry its attributes.
-    Scope,
-}
-
-/// The descriptor of frames that are not observations (their record is only a carrier of ids
-/// and attributes, never exported).
-static CARRIER: Descriptor = Descriptor::new(
-    "",
-    ObservationType::Span,
-    CaptureSetting::Off,
-    CaptureSetting::Off,
-);
-
-/// One entry of a thread's context stack.
-#[derive(Debug)]
-pub(crate) struct Frame {
-    /// For an observation, its record in progress. For other kinds, `trace_id` and `id` name
-    /// the parent children attach to and `trace` the attributes they inherit.
-    pub(crate) record: Record,
-    pub(crate) kind: Kind,
-    /// Whether observations started under this frame are recorded.
-    pub(crate) sampled: bool,
-    /// The parent is in another process: the first observation under it is marked as this
-    /// service's root of the trace (`langfuse.internal.as_root`).
-    pub(crate) remote: bool,
-    /// A scope outside any trace: there is no parent, children start new traces.
-    pub(crate) detached: bool,
-}
-
-/// What a child needs from its parent: the trace, the parent's id, whether the trace is
-/// sampled, whether the parent is remote, and the trace-level attributes to inherit.
-#[derive(Debug, Clone)]
-pub(crate) struct ParentContext {
-    pub(crate) trace_id: TraceId,
-    pub(crate) id: ObservationId,
-    pub(crate) sampled: bool,
-    pub(crate) remote: bool,
-    pub(crate) trace: Option<Arc<TraceAttributes>>,
-}
-
-/// The copyable part of a parent: all a child needs to decide how to begin.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ParentKey {
-    pub(crate) trace_id: TraceId,
-    pub(crate) id: ObservationId,
-    pub(crate) sampled: bool,
-    pub(crate) remote: bool,
-}
-
-impl ParentContext {
-    #[inline]
-    pub(crate) fn key(&self) -> ParentKey {
-        ParentKey {
-            trace_id: self.trace_id,
-            id: self.id,
-            sampled: self.sampled,
-            remote: self.remote,
-        }
-    }
-}
-
-impl Record {
-    /// A record that carries a parent's ids and attributes inside a non-observation frame.
-    #[inline]
-    fn carrier(trace_id: TraceId, id: ObservationId, trace: Option<Arc<TraceAttributes>>) -> Self {
-        let now = Timestamp::ZERO;
-        Record {
-            trace_id,
-            id,
-            parent_id: None,
-            start: now,
-            end: now,
-            descriptor: &CARRIER,
-            level: Level::Default,
-            flags: 0,
-            data: None,
-            trace,
-        }
-    }
-
-    /// A record starting now.
-    #[inline]
-    fn open(
-        trace_id: TraceId,
-        id: ObservationId,
-        parent_id: Option<ObservationId>,
-        flags: u8,
-        trace: Option<Arc<TraceAttributes>>,
-        descriptor: &'static Descriptor,
-    ) -> Self {
-        let start = clock::now();
-        Record {
-            trace_id,
-            id,
-            parent_id,
-            start,
-            end: start,
-            descriptor,
-            level: Level::Default,
-            flags,
-            data: None,
-            trace,
-        }
-    }
-
-    /// The extra data, allocated on first use.
-    pub(crate) fn data_mut(&mut self) -> &mut ObservationData {
-        self.data.get_or_insert_with(Default::default)
-    }
-
-    /// Marks the observation failed, keeping the first status message set.
-    pub(crate) fn fail(&mut self, level: Level, message: impl FnOnce() -> String) {
-        if level > self.level {
-            self.level = level;
-        }
-        let data = self.data_mut();
-        if data.status_message.is_none() {
-            data.status_message = Some(message());
-        }
-    }
-
-    /// Adds propagated attributes to this observation only (not to its later children).
-    pub(crate) fn propagate(&mut self, attributes: &TraceAttributes) {
-        let base = self
-            .data
-            .as_ref()
-            .and_then(|d| d.own_trace.clone())
-            .or_else(|| self.trace.clone());
-        let merged = match base {
-            Some(base) => base.merged_with(attributes),
-            None => attributes.clone(),
-        };
-        self.data_mut().own_trace = Some(Arc::new(merged));
-    }
-
-    /// Closes the record at `end`: the attributes propagated to it alone become its own.
-    #[inline]
-    pub(crate) fn close(&mut self, end: Timestamp) {
-        self.end = end;
-        if let Some(own) = self.data.as_mut().and_then(|d| d.own_trace.take()) {
-            self.trace = Some(own);
-        }
-    }
-
-    /// This observation as the parent of others.
-    pub(crate) fn as_parent(&self) -> ParentContext {
-        ParentContext {
-            trace_id: self.trace_id,
-            id: self.id,
-            sampled: true,
-            remote: false,
-            trace: self.trace.clone(),
-        }
-    }
-}
-
-impl Frame {
-    /// A frame standing for `parent`.
-    pub(crate) fn parent(parent: ParentContext) -> Self {
-        Frame {
-            record: Record::carrier(parent.trace_id, parent.id, parent.trace),
-            kind: Kind::Parent,
-            sampled: parent.sampled,
-            remote: parent.remote,
-            detached: false,
-        }
-    }
-
-    /// A sampled-out trace: tracked so that its children stay out of it, never recorded.
-    #[inline]
-    fn unsampled(trace_id: TraceId, id: ObservationId) -> Self {
-        Frame {
-            record: Record::carrier(trace_id, id, None),
-            kind: Kind::Parent,
-            sampled: false,
-            remote: false,
-            detached: false,
-        }
-    }
-
-    /// A frame running `observation`.
-    pub(crate) fn observing(observation: Record) -> Self {
-        Frame {
-            record: observation,
-            kind: Kind::Observation,
-            sampled: true,
-            remote: false,
-            detached: false,
-        }
-    }
-
-    /// A scope frame: attributes for observations started inside, on top of `below`.
-    pub(crate) fn scope(below: Option<ParentContext>, trace: Arc<TraceAttributes>) -> Self {
-        match below {
-            Some(below) => Frame {
-                record: Record::carrier(below.trace_id, below.id, Some(trace)),
-                kind: Kind::Scope,
-                sampled: below.sampled,
-                remote: below.remote,
-                detached: false,
-            },
-            None => Frame {
-                // Ids are never read for a detached scope: children start new traces.
-                record: Record::carrier(
-                    TraceId::PLACEHOLDER,
-                    ObservationId::PLACEHOLDER,
-                    Some(trace),
-                ),
-                kind: Kind::Scope,
-                sampled: true,
-                remote: false,
-                detached: true,
-            },
-        }
-    }
-
-    /// What a child started under this frame attaches to.
-    #[inline]
-    pub(crate) fn key(&self) -> Option<ParentKey> {
-        if self.detached {
-            return None;
-        }
-        Some(ParentKey {
-            trace_id: self.record.trace_id,
-            id: self.record.id,
-            sampled: self.sampled,
-            remote: self.remote,
-        })
-    }
-
-    /// The parent that observations started here would have.
-    pub(crate) fn as_parent(&self) -> Option<ParentContext> {
-        let key = self.key()?;
-        Some(ParentContext {
-            trace_id: key.trace_id,
-            id: key.id,
-            sampled: key.sampled,
-            remote: key.remote,
-            trace: self.record.trace.clone(),
-        })
-    }
-
-    /// What a spawned task or another thread needs to continue from this frame: the same
-    /// frame, with an observation replaced by a reference to it.
-    pub(crate) fn snapshot(&self) -> Frame {
-        match (self.kind, self.as_parent()) {
-            (Kind::Scope, below) => match &self.record.trace {
-                Some(trace) => Frame::scope(below, Arc::clone(trace)),
-                None => Frame::parent_or_empty(below),
-            },
-            (_, parent) => Frame::parent_or_empty(parent),
-        }
-    }
-
-    fn parent_or_empty(parent: Option<ParentContext>) -> Frame {
-        match parent {
-            Some(parent) => Frame::parent(parent),
-            None => Frame::scope(None, Arc::default()),
-        }
-    }
-
-    /// The recorded observation this frame runs, if it is one.
-    #[inline]
-    pub(crate) fn observation(&mut self) -> Option<&mut Record> {
-        (self.kind == Kind::Observation).then_some(&mut self.record)
-    }
-
-    /// The recorded observation this frame runs, by value.
-    #[inline]
-    pub(crate) fn into_observation(self) -> Option<Record> {
-        (self.kind == Kind::Observation).then_some(self.record)
-    }
-}
-
-/// Where a synchronous observation's frame sits on the stack, and whether it is recorded,
-/// in one word: returning a `(usize, bool)` through the thread-local accessor costs a
-/// partial-store reload on the hot path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FrameSlot(usize);
-
-impl FrameSlot {
-    /// No frame was pushed.
-    pub(crate) const NONE: Self = Self(usize::MAX);
-
-    #[inline]
-    fn new(depth: usize, recorded: bool) -> Self {
-        Self((depth << 1) | usize::from(recorded))
-    }
-
-    /// The frame's depth, if one was pushed.
-    #[inline]
-    pub(crate) fn depth(self) -> Option<usize> {
-        (self != Self::NONE).then_some(self.0 >> 1)
-    }
-
-    /// Whether the frame is a recorded observation.
-    #[inline]
-    pub(crate) fn recorded(self) -> bool {
-        self != Self::NONE && self.0 & 1 == 1
-    }
-}
 
 /// How an observation begins; see `Local::plan`.
 enum Plan {
@@ -651,7 +330,7 @@ impl Local {
         let Some(frame) = self.stack.last_mut() else {
             return;
         };
-        if frame.kind != Kind::Observation || !crate::state::ends_accepted() {
+        if frame.kind != Kind::Observation || !crate::lifecycle::ends_accepted() {
             if frame.kind == Kind::Observation {
                 collector::count_dropped_after_shutdown(1);
             }
@@ -675,7 +354,7 @@ impl Local {
     /// Hands a closed record to the exporter through this thread's ring.
     #[inline]
     fn hand_off(&mut self, record: Record) {
-        if crate::state::ends_accepted() {
+        if crate::lifecycle::ends_accepted() {
             self.buffer().push(record);
         } else {
             collector::count_dropped_after_shutdown(1);
@@ -688,72 +367,7 @@ impl Local {
         record.close(clock::now());
         self.hand_off(record);
     }
-}
 
-/// The parent observations started here would have, if any.
-pub(crate) fn current_parent() -> Option<ParentContext> {
-    with_local(|l| l.current_parent()).flatten()
-}
-
-/// A copy of the current frame, for a spawned task or another thread.
-pub(crate) fn snapshot() -> Option<Frame> {
-    with_local(|l| l.top().map(Frame::snapshot)).flatten()
-}
-
-/// Hands a closed record to the exporter from anywhere: through this thread's buffer, or the
-/// shared queue where thread-locals are unusable (thread teardown). After shutdown it is
-/// counted as dropped instead.
-pub(crate) fn hand_off(record: Record) {
-    if !crate::state::ends_accepted() {
-        collector::count_dropped_after_shutdown(1);
-        return;
-    }
-    // Moved straight from here into the ring's slot, as `end_frame` does from the stack.
-    let record = std::mem::ManuallyDrop::new(record);
-    // SAFETY: `push_from` takes ownership of the record; it runs at most once, and when it
-    // does not run (`None`), the record is still ours and goes to the shared queue instead.
-    let pushed = with_local(|l| unsafe { l.buffer().push_from(&raw const *record) });
-    if pushed.is_none() {
-        collector::push_shared(std::mem::ManuallyDrop::into_inner(record));
-    }
-}
-
-/// Ends an observation that is not on the context stack (its future completed or dropped,
-/// its manual handle ended).
-pub(crate) fn end_detached(mut record: Record) {
-    record.close(clock::now());
-    hand_off(record);
-}
-
-/// Marks an observation failed by a panic, with the panic's message when the hook saw it.
-pub(crate) fn fail_from_panic(local: &Local, observation: &mut Record) {
-    fail_with_panic_message(observation, local.panic_message.clone());
-}
-
-fn fail_with_panic_message(observation: &mut Record, message: Option<String>) {
-    observation.fail(Level::Error, || match message {
-        Some(m) => format!("panicked: {m}"),
-        None => "panicked".to_owned(),
-    });
-}
-
-/// Makes the frame in `slot` current on this thread while `f` runs (one poll of a future or
-/// stream that carries its context), then puts it back into `slot`, also when `f` unwinds; an
-/// observation unwound through is marked failed. An empty slot, or unusable thread-locals
-/// (thread teardown), just run `f`.
-#[inline]
-pub(crate) fn with_installed<T>(slot: &mut Option<Frame>, f: impl FnOnce() -> T) -> T {
-    if slot.is_none() {
-        return f();
-    }
-    let Some(depth) = with_local(|local| local.install(slot)) else {
-        return f();
-    };
-    let _reinstall = Reinstall { slot, depth };
-    f()
-}
-
-impl Local {
     /// Moves the frame out of `slot` onto the stack and returns its depth. One copy of the
     /// frame: moving it through `Option::take` and `Vec::push` costs several, on every poll.
     #[inline]
@@ -792,6 +406,22 @@ impl Local {
     }
 }
 
+/// Makes the frame in `slot` current on this thread while `f` runs (one poll of a future or
+/// stream that carries its context), then puts it back into `slot`, also when `f` unwinds; an
+/// observation unwound through is marked failed. An empty slot, or unusable thread-locals
+/// (thread teardown), just run `f`.
+#[inline]
+pub(crate) fn with_installed<T>(slot: &mut Option<Frame>, f: impl FnOnce() -> T) -> T {
+    if slot.is_none() {
+        return f();
+    }
+    let Some(depth) = with_local(|local| local.install(slot)) else {
+        return f();
+    };
+    let _reinstall = Reinstall { slot, depth };
+    f()
+}
+
 /// Puts an installed frame back into its owner when a poll returns or unwinds.
 struct Reinstall<'a> {
     slot: &'a mut Option<Frame>,
@@ -808,14 +438,5 @@ impl Drop for Reinstall<'_> {
             }
             local.uninstall(depth, slot);
         });
-    }
-}
-
-/// Marks the observation at `depth`, which a panic is unwinding through, failed.
-#[cold]
-fn mark_unwound(local: &mut Local, depth: usize) {
-    let message = local.panic_message.clone();
-    if let Some(observation) = local.frame_at(depth).and_then(Frame::observation) {
-        fail_with_panic_message(observation, message);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,9 +16,13 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::{Config, ConfigBuilder, ConfigError, DisabledReason};
 use crate::export::project::ProjectLink;
 use crate::export::worker::{self, Command, Reply};
-use crate::state::{self, State};
-use crate::stats::{FlushReport, Stats};
-use crate::{clock, collector, context, settings};
+use crate::lifecycle::{self, State};
+use crate::model::{FlushReport, Stats};
+use crate::{clock, collector, context, scores};
+
+mod links;
+
+pub use links::{current_trace_url, trace_url};
 
 static CLIENT: OnceLock<Langfuse> = OnceLock::new();
 
@@ -139,12 +143,12 @@ pub fn get_client() -> Langfuse {
         .get_or_init(|| match Config::from_env() {
             Ok(config) => start(config).unwrap_or_else(|e| {
                 tracing::error!(target: "langfuse", "{e}; tracing is disabled");
-                state::set(State::Disabled);
+                lifecycle::set(State::Disabled);
                 Langfuse { inner: None }
             }),
             Err(e) => {
                 tracing::error!(target: "langfuse", "invalid configuration: {e}; tracing is disabled");
-                state::set(State::Disabled);
+                lifecycle::set(State::Disabled);
                 Langfuse { inner: None }
             }
         })
@@ -170,7 +174,7 @@ impl ConfigBuilder {
             Ok(config) => config,
             Err(e) => {
                 // Nothing would ever ship what is recorded: stop recording.
-                state::transition(State::Uninit, State::Disabled);
+                lifecycle::transition(State::Uninit, State::Disabled);
                 return Err(e.into());
             }
         };
@@ -183,7 +187,7 @@ impl ConfigBuilder {
             }
             Err(e) => {
                 error = Some(e);
-                state::set(State::Disabled);
+                lifecycle::set(State::Disabled);
                 Langfuse { inner: None }
             }
         });
@@ -201,7 +205,7 @@ impl ConfigBuilder {
 fn start(config: Config) -> Result<Langfuse, Error> {
     if let Some(reason) = config.disabled_reason() {
         warn_disabled(reason);
-        state::set(State::Disabled);
+        lifecycle::set(State::Disabled);
         return Ok(Langfuse { inner: None });
     }
     if config.is_insecure_remote() {
@@ -213,12 +217,12 @@ fn start(config: Config) -> Result<Langfuse, Error> {
     }
     // Calibrate the clock and publish the hot-path settings before anything records.
     clock::clock();
-    settings::apply(&config);
-    install_panic_hook();
+    lifecycle::apply(&config);
+    context::install_panic_hook();
     let (commands, receiver) = mpsc::unbounded_channel();
     let (project, fetcher) = ProjectLink::new(&config);
     let thread = worker::spawn(config.clone(), receiver, fetcher).map_err(Error::Exporter)?;
-    state::set(State::Enabled);
+    lifecycle::set(State::Enabled);
     Ok(Langfuse {
         inner: Some(Arc::new(Inner {
             config,
@@ -238,60 +242,6 @@ fn warn_disabled(reason: DisabledReason) {
         ),
         _ => tracing::info!(target: "langfuse", "{reason}: tracing is disabled"),
     }
-}
-
-/// Called by the first observation when nothing was configured yet: records (into bounded
-/// buffers, shipped once `init()` runs) if the environment has keys, otherwise disables
-/// recording so that an unconfigured program pays nothing.
-pub(crate) fn decide_before_init() -> bool {
-    static DECIDED: Once = Once::new();
-    DECIDED.call_once(|| {
-        let enabled = match Config::from_env() {
-            Ok(config) if config.disabled_reason().is_none() => {
-                settings::apply(&config);
-                true
-            }
-            _ => false,
-        };
-        let next = if enabled {
-            State::Enabled
-        } else {
-            State::Disabled
-        };
-        state::transition(State::Uninit, next);
-    });
-    state::get() == State::Enabled
-}
-
-/// Chains a panic hook that stashes the panic message for the observation unwinding on this
-/// thread, so its status says why it failed. The previous hook still runs.
-fn install_panic_hook() {
-    static INSTALLED: Once = Once::new();
-    INSTALLED.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned());
-            let message = message.map(|mut message| {
-                if message.len() > 1024 {
-                    let mut cut = 1024;
-                    while !message.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    message.truncate(cut);
-                }
-                message
-            });
-            // Set even when there is no message: a panic caught earlier on this thread (a
-            // `Serialize` impl during capture, the application's own `catch_unwind`) must not
-            // lend its message to this one.
-            context::with_local(|local| local.panic_message = message);
-            previous(info);
-        }));
-    });
 }
 
 impl Langfuse {
@@ -339,7 +289,7 @@ impl Langfuse {
     /// assert!(stats.exported <= stats.started);
     /// ```
     pub fn stats(&self) -> Stats {
-        collector::global().stats()
+        stats()
     }
 
     /// Exports everything finished so far and waits, at most `timeout`, for it to be
@@ -477,12 +427,12 @@ impl Langfuse {
         if worker::is_exporter_thread() || inner.shut_down.swap(true, Ordering::AcqRel) {
             return None;
         }
-        state::set(State::ShuttingDown);
+        lifecycle::set(State::ShuttingDown);
         Some(inner)
     }
 
     fn finish_shutdown(&self, inner: &Inner, deadline: Instant) {
-        state::set(State::ShutDown);
+        lifecycle::set(State::ShutDown);
         // The worker replies right before it exits; give it until the deadline to finish,
         // then leave it detached rather than block past the caller's deadline.
         let handle = inner.thread.lock().take();
@@ -497,6 +447,19 @@ impl Langfuse {
     }
 }
 
+/// Every counter: the collector's, the refusals and the scores'.
+fn stats() -> Stats {
+    let collector = collector::global();
+    if lifecycle::get() == State::ShutDown {
+        // Observations that ended while shutdown ran, after the exporter's last drain.
+        collector.discard_after_shutdown();
+    }
+    let mut stats = collector.stats();
+    stats.refused_after_shutdown = lifecycle::refused_after_shutdown();
+    scores::counters().add_to(&mut stats);
+    stats
+}
+
 fn wait_blocking(
     response: &std::sync::mpsc::Receiver<FlushReport>,
     deadline: Instant,
@@ -505,7 +468,7 @@ fn wait_blocking(
     // The worker answers by the deadline; the grace covers its last bookkeeping.
     let wait = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100);
     response.recv_timeout(wait).unwrap_or_else(|_| {
-        let stats = collector::global().stats();
+        let stats = stats();
         FlushReport {
             pending: stats.queue_depth,
             scores_pending: stats.scores_pending,
@@ -517,7 +480,7 @@ fn wait_blocking(
 }
 
 fn idle_report(started: Instant) -> FlushReport {
-    let stats = collector::global().stats();
+    let stats = stats();
     FlushReport {
         pending: stats.queue_depth,
         scores_pending: stats.scores_pending,

@@ -1,25 +1,18 @@
-//! Updating the current observation and trace from inside an observed function, and
-//! propagating trace attributes to a scope.
+//! Updating the current observation and trace from inside an observed function.
 //!
 //! Every update takes a closure that runs only when there is something to update (tracing
 //! on, a recorded observation current): in a disabled program or a sampled-out trace nothing
 //! is serialized. Called outside any observation, an update is a no-op with a debug log.
 
-use std::marker::PhantomData;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::attributes::merge_objects;
-use crate::capture::serialize_bounded;
-use crate::clock;
-use crate::context::{Frame, with_local};
-use crate::observation::{
-    GenerationData, Level, ObservationData, Payload, Record, Timestamp, TraceAttributes,
-};
-use crate::settings;
-use crate::state::{self, State};
+use crate::capture::{self, Payload, merge_objects, serialize_bounded};
+use crate::clock::{self, Timestamp};
+use crate::context::{self, with_local};
+use crate::lifecycle;
+use crate::model::{GenerationData, Level, ObservationData, Record, TraceAttributes};
 
 /// Fields to change on the current observation; see [`update_current_span`] and
 /// [`update_current_generation`].
@@ -45,7 +38,7 @@ pub struct ObservationUpdate {
 }
 
 fn payload<T: Serialize + ?Sized>(value: &T) -> Payload {
-    serialize_bounded(value, settings::capture_max_bytes())
+    serialize_bounded(value, capture::max_bytes())
 }
 
 impl ObservationUpdate {
@@ -280,14 +273,9 @@ impl ObservationUpdate {
     }
 }
 
-/// Whether updates can apply at all: tracing records and the current context is sampled in.
-fn recording_here() -> bool {
-    state::get() == State::Enabled && with_local(|l| l.recording_here()).unwrap_or(false)
-}
-
 /// Runs `update` against the current observation, if a recorded one is current.
 fn update_current(update: impl FnOnce(&mut ObservationUpdate), want_generation: bool) -> bool {
-    if state::get() != State::Enabled {
+    if !lifecycle::is_enabled() {
         return false;
     }
     let Some(kind) = with_local(|l| l.current_observation().map(|o| o.descriptor.kind())).flatten()
@@ -376,77 +364,14 @@ pub fn update_current_generation(update: impl FnOnce(&mut ObservationUpdate)) {
 /// # handle("user-42", "chat-7");
 /// ```
 pub fn update_current_trace(update: impl FnOnce(&mut TraceAttributes)) {
-    if !recording_here() {
+    if !context::recording_here() {
         return;
     }
-    if crate::context::current_parent().is_none() {
+    if context::current_parent().is_none() {
         tracing::debug!(target: "langfuse", "no trace is current: update_current_trace ignored");
         return;
     }
     let mut attributes = TraceAttributes::default();
     update(&mut attributes);
     with_local(|l| l.update_trace(&attributes));
-}
-
-/// Propagates trace attributes (user, session, tags, metadata, trace name, version...) to the
-/// current observation and to every observation started while the returned guard lives.
-/// Nested scopes merge: tags add up, metadata keys merge, inner values win.
-///
-/// For async code, use
-/// [`ObservationExt::with_trace_attributes`](crate::ObservationExt::with_trace_attributes):
-/// the guard must not be held across `.await`.
-///
-/// ```
-/// let _scope = langfuse_core::propagate_attributes(|attributes| {
-///     attributes
-///         .user_id("user-42")
-///         .session_id("chat-7")
-///         .tags(["beta"])
-///         .metadata(&serde_json::json!({ "tenant": "acme" }));
-/// });
-/// // every observation started here carries user-42, chat-7, the tag and the metadata
-/// ```
-pub fn propagate_attributes(attributes: impl FnOnce(&mut TraceAttributes)) -> AttributesScope {
-    let depth = scope_frame(attributes).and_then(|scope| with_local(|local| local.push(scope)));
-    AttributesScope {
-        depth,
-        _not_send: PhantomData,
-    }
-}
-
-/// Builds the frame of an attribute scope at the current point, and puts the attributes on the
-/// current observation too. `None` when nothing is recorded here.
-pub(crate) fn scope_frame(attributes: impl FnOnce(&mut TraceAttributes)) -> Option<Frame> {
-    if !recording_here() {
-        return None;
-    }
-    let mut own = TraceAttributes::default();
-    attributes(&mut own);
-    with_local(|local| {
-        let enclosing = local.current_trace_attributes();
-        let merged = match &enclosing {
-            Some(enclosing) => enclosing.merged_with(&own),
-            None => own.clone(),
-        };
-        if let Some(current) = local.current_observation() {
-            current.propagate(&own);
-        }
-        Frame::scope(local.current_parent(), Arc::new(merged))
-    })
-}
-
-/// Keeps propagated attributes in force until dropped; see [`propagate_attributes`].
-#[must_use = "the attributes propagate only until this guard drops"]
-#[derive(Debug)]
-pub struct AttributesScope {
-    depth: Option<usize>,
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Drop for AttributesScope {
-    fn drop(&mut self) {
-        if let Some(depth) = self.depth {
-            with_local(|local| local.pop(depth));
-        }
-    }
 }

@@ -14,10 +14,10 @@ use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
 
-use crate::context::{self, Frame, ParentContext};
-use crate::observation::{ObservationId, TraceId};
+use super::frame::ParentContext;
+use super::spawn::{ObservationContext, WithContext};
+use crate::model::{ObservationId, TraceId};
 use crate::sampling;
-use crate::task::{ObservationContext, WithContext};
 
 /// The name of the W3C header.
 pub const TRACEPARENT_HEADER: &str = "traceparent";
@@ -152,7 +152,7 @@ impl Traceparent {
 /// }
 /// ```
 pub fn current_traceparent() -> Option<String> {
-    let parent = context::current_parent()?;
+    let parent = super::current_parent()?;
     Some(
         Traceparent {
             trace_id: parent.trace_id,
@@ -161,28 +161,6 @@ pub fn current_traceparent() -> Option<String> {
         }
         .to_string(),
     )
-}
-
-impl ObservationContext {
-    /// The context of a remote caller, from its `traceparent` header.
-    ///
-    /// ```
-    /// use langfuse_core::ObservationContext;
-    ///
-    /// let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    /// let remote = ObservationContext::from_traceparent(header).unwrap();
-    /// assert_eq!(remote.trace_id().unwrap().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
-    /// ```
-    pub fn from_traceparent(header: &str) -> Result<Self, TraceparentError> {
-        let traceparent: Traceparent = header.parse()?;
-        Ok(traceparent.into())
-    }
-}
-
-impl From<Traceparent> for ObservationContext {
-    fn from(traceparent: Traceparent) -> Self {
-        ObservationContext::from_frame(Frame::parent(traceparent.to_parent()))
-    }
 }
 
 /// Runs `future` as a continuation of the remote trace in `traceparent`: observations started

@@ -6,15 +6,15 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::SystemTime;
 
+use crate::capture::CaptureSetting;
 use crate::clock;
+use crate::clock::Timestamp;
+use crate::context::ObservationContext;
 use crate::context::{self, Frame, ParentChoice, ParentContext, with_local};
-use crate::observation::{
-    CaptureSetting, Descriptor, ObservationId, ObservationType, Record, Timestamp, TraceId,
-};
+use crate::lifecycle;
+use crate::model::{Descriptor, ObservationId, ObservationType, Record, TraceId};
+use crate::observe::ObservationUpdate;
 use crate::scores::{self, Score, Target};
-use crate::state;
-use crate::task::ObservationContext;
-use crate::update::ObservationUpdate;
 
 /// One descriptor per type for observations named at run time (the name lives in the
 /// record's data). Nothing is captured automatically: the caller sets input and output.
@@ -51,7 +51,7 @@ fn begin(
     parent: Option<&ObservationContext>,
     start: Option<SystemTime>,
 ) -> Option<Record> {
-    if !state::starts_allowed() {
+    if !lifecycle::starts_allowed() {
         return None;
     }
     let explicit: Option<Option<ParentContext>> = parent.map(ObservationContext::as_parent);
@@ -267,7 +267,7 @@ impl Observation {
     /// ```
     pub fn context(&self) -> ObservationContext {
         match &self.open {
-            Some(open) => ObservationContext::from_frame(Frame::parent(open.as_parent())),
+            Some(open) => ObservationContext::from_frame(Frame::parent(ParentContext::of(open))),
             None => ObservationContext::default(),
         }
     }

@@ -3,13 +3,11 @@
 
 use std::collections::VecDeque;
 
+use crate::capture::{CaptureSetting, Payload};
 use crate::clock::{self, Anchor};
 use crate::export::otlp::{EncoderSettings, OtlpEncoder};
 use crate::export::transport::gzip;
-use crate::observation::{
-    CaptureSetting, Descriptor, ObservationData, ObservationId, ObservationType, Payload, Record,
-    TraceId,
-};
+use crate::model::{Descriptor, ObservationData, ObservationId, ObservationType, Record, TraceId};
 
 /// Observations per synthetic trace: a root and four children, the load test's shape.
 const TRACE_LEN: usize = 5;
@@ -82,7 +80,7 @@ impl SyntheticRecords {
                 start,
                 end: clock::now(),
                 descriptor: if is_root { &ROOT } else { &CHILD },
-                level: crate::observation::Level::Default,
+                level: crate::model::Level::Default,
                 flags: 0,
                 data: Some(Box::new(ObservationData {
                     input: Some(Payload::Json(input)),

@@ -9,13 +9,37 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use crate::capture::serialize_bounded;
-use crate::observation::{Payload, TraceAttributes};
-use crate::settings;
+use crate::capture::{self, Payload, merge_objects, serialize_bounded};
 
 /// Longest value accepted for a propagated string attribute, as in the Python SDK: longer
 /// values are dropped (with a warning) because Langfuse indexes these for filtering.
 pub(crate) const MAX_PROPAGATED_LEN: usize = 200;
+
+/// Trace-level attributes: name, user, session, tags, metadata, visibility, input and output.
+///
+/// Filled through [`update_current_trace`](crate::update_current_trace),
+/// [`propagate_attributes`](crate::propagate_attributes) or
+/// [`ObservationExt::with_trace_attributes`](crate::ObservationExt::with_trace_attributes),
+/// and sent on every observation of the trace started in their scope, as Langfuse v4 expects.
+///
+/// ```
+/// let _scope = langfuse_core::propagate_attributes(|attributes| {
+///     attributes.user_id("user-42").session_id("chat-7").tags(["beta"]);
+/// });
+/// ```
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TraceAttributes {
+    pub(crate) name: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) release: Option<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) metadata: Option<Payload>,
+    pub(crate) public: Option<bool>,
+    pub(crate) input: Option<Payload>,
+    pub(crate) output: Option<Payload>,
+}
 
 impl TraceAttributes {
     /// Sets the trace's name (shown instead of the root observation's name).
@@ -109,7 +133,7 @@ impl TraceAttributes {
     /// });
     /// ```
     pub fn metadata<T: Serialize + ?Sized>(&mut self, metadata: &T) -> &mut Self {
-        let payload = serialize_bounded(metadata, settings::capture_max_bytes());
+        let payload = serialize_bounded(metadata, capture::max_bytes());
         self.metadata = Some(match self.metadata.take() {
             Some(existing) => merge_objects(existing, payload),
             None => payload,
@@ -137,7 +161,7 @@ impl TraceAttributes {
     /// });
     /// ```
     pub fn input<T: Serialize + ?Sized>(&mut self, input: &T) -> &mut Self {
-        self.input = Some(serialize_bounded(input, settings::capture_max_bytes()));
+        self.input = Some(serialize_bounded(input, capture::max_bytes()));
         self
     }
 
@@ -149,7 +173,7 @@ impl TraceAttributes {
     /// });
     /// ```
     pub fn output<T: Serialize + ?Sized>(&mut self, output: &T) -> &mut Self {
-        self.output = Some(serialize_bounded(output, settings::capture_max_bytes()));
+        self.output = Some(serialize_bounded(output, capture::max_bytes()));
         self
     }
 
@@ -210,22 +234,6 @@ fn checked(field: &'static str, value: String) -> Option<String> {
         tracing::debug!(target: "langfuse", field, characters = value.chars().count(), "oversize trace attribute dropped");
     }
     None
-}
-
-/// Merges two JSON objects key by key (newer wins). Anything that is not a JSON object (or a
-/// truncated one) is replaced by the newer value.
-pub(crate) fn merge_objects(older: Payload, newer: Payload) -> Payload {
-    let (Payload::Json(old), Payload::Json(new)) = (&older, &newer) else {
-        return newer;
-    };
-    let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s);
-    match (parse(old), parse(new)) {
-        (Ok(mut merged), Ok(newer_map)) => {
-            merged.extend(newer_map);
-            serde_json::to_string(&merged).map_or(newer, Payload::Json)
-        }
-        _ => newer,
-    }
 }
 
 #[cfg(test)]

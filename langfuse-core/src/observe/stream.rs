@@ -10,12 +10,13 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use crate::capture;
+use crate::capture::Payload;
 use crate::capture::{JsonSink, STATUS_MAX_BYTES, TextSink};
 use crate::clock;
 use crate::context::{self, Frame};
-use crate::observation::Record;
-use crate::observation::{Level, Payload};
-use crate::settings;
+use crate::model::Level;
+use crate::model::Record;
 
 /// Records one item of an observed stream; filled by the expansion. Not a stable API.
 #[doc(hidden)]
@@ -53,7 +54,7 @@ struct ItemsCapture {
 impl ItemsCapture {
     fn new() -> Self {
         Self {
-            sink: JsonSink::new(settings::capture_max_bytes()),
+            sink: JsonSink::new(capture::max_bytes()),
             count: 0,
         }
     }

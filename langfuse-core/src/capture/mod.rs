@@ -17,9 +17,13 @@ use std::fmt::{self, Write as _};
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::observation::Payload;
-
 mod guard;
+mod payload;
+mod policy;
+
+pub(crate) use payload::{Payload, merge_objects};
+pub use policy::CaptureSetting;
+pub(crate) use policy::{configure, enabled, max_bytes};
 
 /// Marker appended to a field cut at its byte budget.
 const TRUNCATED_MARKER: &str = "… [truncated by langfuse]";

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::client::{Langfuse, existing_client};
-use crate::observation::TraceId;
+use crate::model::TraceId;
 
 impl Langfuse {
     /// The trace's page in the Langfuse UI, `{base_url}/project/{project id}/traces/{trace id}`,

@@ -15,9 +15,11 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::context::{self, Frame, ParentContext, with_local};
-use crate::observation::{ObservationId, TraceAttributes, TraceId};
-use crate::update;
+use super::frame::{Frame, ParentContext};
+use super::local::with_local;
+use super::scope::scope_frame;
+use super::traceparent::{Traceparent, TraceparentError};
+use crate::model::{ObservationId, TraceAttributes, TraceId};
 
 /// The observation (and trace attributes) current where this value was captured, to be
 /// installed elsewhere. Cheap to clone; `Send`, so it can move into a thread or task.
@@ -62,7 +64,7 @@ impl fmt::Debug for ObservationContext {
 /// ```
 pub fn current_context() -> ObservationContext {
     ObservationContext {
-        frame: context::snapshot(),
+        frame: super::snapshot(),
     }
 }
 
@@ -129,6 +131,28 @@ impl ObservationContext {
     }
 }
 
+impl ObservationContext {
+    /// The context of a remote caller, from its `traceparent` header.
+    ///
+    /// ```
+    /// use langfuse_core::ObservationContext;
+    ///
+    /// let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    /// let remote = ObservationContext::from_traceparent(header).unwrap();
+    /// assert_eq!(remote.trace_id().unwrap().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    /// ```
+    pub fn from_traceparent(header: &str) -> Result<Self, TraceparentError> {
+        let traceparent: Traceparent = header.parse()?;
+        Ok(traceparent.into())
+    }
+}
+
+impl From<Traceparent> for ObservationContext {
+    fn from(traceparent: Traceparent) -> Self {
+        ObservationContext::from_frame(Frame::parent(traceparent.to_parent()))
+    }
+}
+
 /// Keeps an [`ObservationContext`] current on this thread; see [`ObservationContext::enter`].
 #[must_use = "the context is current only until this guard drops"]
 #[derive(Debug)]
@@ -160,7 +184,7 @@ impl<F: Future> Future for WithContext<F> {
         // SAFETY: `inner` is structurally pinned (never moved out); `frame` is not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        context::with_installed(&mut this.frame, || inner.poll(cx))
+        super::with_installed(&mut this.frame, || inner.poll(cx))
     }
 }
 
@@ -201,7 +225,7 @@ pub trait ObservationExt: Future + Sized {
         self,
         attributes: impl FnOnce(&mut TraceAttributes),
     ) -> WithContext<Self> {
-        let frame = update::scope_frame(attributes);
+        let frame = scope_frame(attributes);
         match frame {
             Some(frame) => ObservationContext::from_frame(frame).attach(self),
             None => current_context().attach(self),

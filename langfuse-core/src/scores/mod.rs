@@ -10,26 +10,21 @@
 //! counter, or `scores_pending`.
 
 use std::fmt;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use parking_lot::Mutex;
 use serde::Serialize;
-use serde::ser::SerializeMap as _;
-use tokio::sync::mpsc;
 
-use crate::capture::serialize_bounded;
+use crate::capture::{Payload, serialize_bounded};
 use crate::context::{Frame, with_local};
-use crate::observation::{ObservationId, Payload, TraceId};
+use crate::lifecycle::{self, Admission};
+use crate::model::{ObservationId, TraceId};
 use crate::sampling;
-use crate::state::{self, State};
-use crate::stats::Stats;
 
-/// Scores queued (in the hand-off channel, waiting on the exporter, or in flight) at most;
-/// past that new scores are dropped and counted.
-pub(crate) const MAX_QUEUED_SCORES: usize = 10_000;
-/// Bytes of text (names, ids, comments, metadata) held by queued scores at most.
-const MAX_QUEUED_SCORE_BYTES: usize = 16 * 1024 * 1024;
+mod queue;
+
+use queue::enqueue;
+pub(crate) use queue::{Fate, MAX_QUEUED_SCORES, counters, take_receiver};
+
 /// Largest metadata of one score, as JSON: the Python SDK's limit on one score event.
 const MAX_METADATA_BYTES: usize = 1_000_000;
 /// Characters of a TEXT score's value, at least and at most (the server's rule).
@@ -66,22 +61,22 @@ const TEXT_CHARS: std::ops::RangeInclusive<usize> = 1..=500;
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a score does nothing until it is handed to create_score or score_current_*"]
 pub struct Score {
-    name: String,
-    value: Value,
-    id: Option<String>,
-    trace_id: Option<TraceId>,
-    observation_id: Option<ObservationId>,
-    session_id: Option<String>,
-    dataset_run_id: Option<String>,
-    comment: Option<String>,
-    metadata: Option<Metadata>,
-    config_id: Option<String>,
-    environment: Option<String>,
+    pub(crate) name: String,
+    pub(crate) value: Value,
+    pub(crate) id: Option<String>,
+    pub(crate) trace_id: Option<TraceId>,
+    pub(crate) observation_id: Option<ObservationId>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) dataset_run_id: Option<String>,
+    pub(crate) comment: Option<String>,
+    pub(crate) metadata: Option<Metadata>,
+    pub(crate) config_id: Option<String>,
+    pub(crate) environment: Option<String>,
 }
 
 /// A score's value and data type.
 #[derive(Debug, Clone, PartialEq)]
-enum Value {
+pub(crate) enum Value {
     Numeric(f64),
     Boolean(bool),
     Categorical(String),
@@ -90,7 +85,7 @@ enum Value {
 
 impl Value {
     /// The `dataType` of `CreateScoreRequest`.
-    fn data_type(&self) -> &'static str {
+    pub(crate) fn data_type(&self) -> &'static str {
         match self {
             Value::Numeric(_) => "NUMERIC",
             Value::Boolean(_) => "BOOLEAN",
@@ -102,7 +97,7 @@ impl Value {
 
 /// Metadata serialized when it was set (the value is only borrowed), or why it could not be.
 #[derive(Debug, Clone, PartialEq)]
-enum Metadata {
+pub(crate) enum Metadata {
     /// A JSON object.
     Object(String),
     /// Not sendable; the score is dropped as invalid.
@@ -362,13 +357,13 @@ impl Score {
 
     /// Every check, as on the way to the queue.
     #[cfg(test)]
-    fn check(&self) -> Result<(), Invalid> {
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
         self.check_fields()?;
         self.check_target()
     }
 
     /// Bytes of text this score holds, for the queue's byte bound.
-    fn held_bytes(&self) -> usize {
+    pub(crate) fn held_bytes(&self) -> usize {
         let strings = [
             &self.id,
             &self.session_id,
@@ -398,46 +393,6 @@ impl Score {
     pub(crate) fn name(&self) -> &str {
         &self.name
     }
-
-    /// The `CreateScoreRequest` JSON body. `id` is used when the score has none of its own;
-    /// `default_environment` when it has no environment. Runs on the exporter thread.
-    pub(crate) fn to_request_json(
-        &self,
-        id: &str,
-        default_environment: Option<&str>,
-    ) -> serde_json::Result<Vec<u8>> {
-        serde_json::to_vec(&RequestBody {
-            score: self,
-            id,
-            environment: self.environment.as_deref().or(default_environment),
-        })
-    }
-
-    /// One line for the console exporter.
-    pub(crate) fn describe(&self) -> String {
-        let value = match &self.value {
-            Value::Numeric(v) => v.to_string(),
-            Value::Boolean(b) => b.to_string(),
-            Value::Categorical(s) | Value::Text(s) => format!("{s:?}"),
-        };
-        let mut line = format!("score {} = {value} ({})", self.name, self.value.data_type());
-        if let Some(trace) = self.trace_id {
-            line.push_str(&format!("  trace {trace}"));
-        }
-        if let Some(observation) = self.observation_id {
-            line.push_str(&format!("  observation {observation}"));
-        }
-        if let Some(session) = &self.session_id {
-            line.push_str(&format!("  session {session}"));
-        }
-        if let Some(run) = &self.dataset_run_id {
-            line.push_str(&format!("  dataset run {run}"));
-        }
-        if let Some(comment) = &self.comment {
-            line.push_str(&format!("  comment {comment:?}"));
-        }
-        line
-    }
 }
 
 /// A short description of a JSON value that is not an object, for error messages.
@@ -448,57 +403,6 @@ fn describe_json(json: &str) -> &'static str {
         Some(b't' | b'f') => "a boolean",
         Some(b'n') => "null",
         _ => "a number",
-    }
-}
-
-/// The body of `POST /api/public/scores`: `CreateScoreRequest`, without the fields left
-/// unset (the schema makes them optional; `null` would only add bytes).
-struct RequestBody<'a> {
-    score: &'a Score,
-    id: &'a str,
-    environment: Option<&'a str>,
-}
-
-impl Serialize for RequestBody<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let score = self.score;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("id", score.id.as_deref().unwrap_or(self.id))?;
-        if let Some(trace) = score.trace_id {
-            map.serialize_entry("traceId", &trace.to_string())?;
-        }
-        if let Some(observation) = score.observation_id {
-            map.serialize_entry("observationId", &observation.to_string())?;
-        }
-        if let Some(session) = &score.session_id {
-            map.serialize_entry("sessionId", session)?;
-        }
-        if let Some(run) = &score.dataset_run_id {
-            map.serialize_entry("datasetRunId", run)?;
-        }
-        map.serialize_entry("name", &score.name)?;
-        match &score.value {
-            Value::Numeric(v) => map.serialize_entry("value", v)?,
-            Value::Boolean(b) => map.serialize_entry("value", &if *b { 1.0 } else { 0.0 })?,
-            Value::Categorical(s) | Value::Text(s) => map.serialize_entry("value", s)?,
-        }
-        map.serialize_entry("dataType", score.value.data_type())?;
-        if let Some(comment) = &score.comment {
-            map.serialize_entry("comment", comment)?;
-        }
-        if let Some(Metadata::Object(json)) = &score.metadata {
-            // Already JSON: embedded as is rather than parsed back into a tree.
-            let raw: &serde_json::value::RawValue =
-                serde_json::from_str(json).map_err(serde::ser::Error::custom)?;
-            map.serialize_entry("metadata", raw)?;
-        }
-        if let Some(environment) = self.environment {
-            map.serialize_entry("environment", environment)?;
-        }
-        if let Some(config) = &score.config_id {
-            map.serialize_entry("configId", config)?;
-        }
-        map.end()
     }
 }
 
@@ -667,13 +571,10 @@ pub(crate) fn submit(mut score: Score, target: Target) {
 /// Whether scores are taken now. Mirrors what observations do: nothing at all when disabled,
 /// refused and counted once shutdown has begun.
 fn accepting() -> bool {
-    match state::get() {
-        State::Enabled => true,
-        // Scores before `init()` wait in the queue, like observations, if the environment
-        // has keys.
-        State::Uninit => crate::client::decide_before_init(),
-        State::Disabled => false,
-        State::ShuttingDown | State::ShutDown => {
+    match lifecycle::admission() {
+        Admission::Accept => true,
+        Admission::Disabled => false,
+        Admission::AfterShutdown => {
             counters()
                 .refused_after_shutdown
                 .fetch_add(1, Ordering::Relaxed);
@@ -705,156 +606,10 @@ fn drop_invalid(score: &Score, problem: &Invalid) {
     tracing::warn!(target: "langfuse", score = %score.name, "score dropped, not sent: {problem}");
 }
 
-/// Takes room in the queue and hands the score to the exporter thread.
-fn enqueue(score: Score) {
-    let c = counters();
-    let bytes = score.held_bytes();
-    if !c.reserve(bytes) {
-        c.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    if queue().sender.send(score).is_err() {
-        // The exporter has stopped: shutdown completed between the state check and now.
-        c.release(bytes);
-        c.dropped_after_shutdown.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// The hand-off channel. Created on first use, so that scores given before `init()` wait in
-/// it; the exporter thread takes the receiving end when it starts.
-struct Queue {
-    sender: mpsc::UnboundedSender<Score>,
-    receiver: Mutex<Option<mpsc::UnboundedReceiver<Score>>>,
-}
-
-fn queue() -> &'static Queue {
-    static QUEUE: OnceLock<Queue> = OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        Queue {
-            sender,
-            receiver: Mutex::new(Some(receiver)),
-        }
-    })
-}
-
-/// The receiving end of the hand-off, for the exporter thread (once per process).
-pub(crate) fn take_receiver() -> Option<mpsc::UnboundedReceiver<Score>> {
-    queue().receiver.lock().take()
-}
-
-/// How a queued score left the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fate {
-    /// Accepted by Langfuse (or printed by the console exporter).
-    Exported,
-    /// Refused by the server in a way retrying cannot fix.
-    Rejected,
-    /// Retries ran out, the deadline passed, or there is nowhere to send it.
-    Failed,
-    /// Still queued when shutdown's deadline passed, or left behind by a stopped exporter.
-    AbandonedAtShutdown,
-}
-
-/// The score counters, process-wide like the client.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    created: AtomicU64,
-    exported: AtomicU64,
-    dropped_invalid: AtomicU64,
-    dropped_sampling: AtomicU64,
-    dropped_queue_full: AtomicU64,
-    dropped_rejected: AtomicU64,
-    dropped_failed: AtomicU64,
-    dropped_after_shutdown: AtomicU64,
-    refused_after_shutdown: AtomicU64,
-    /// Scores queued: in the channel, waiting on the exporter, or in flight.
-    queued: AtomicUsize,
-    queued_bytes: AtomicUsize,
-}
-
-pub(crate) fn counters() -> &'static Counters {
-    static COUNTERS: Counters = Counters {
-        created: AtomicU64::new(0),
-        exported: AtomicU64::new(0),
-        dropped_invalid: AtomicU64::new(0),
-        dropped_sampling: AtomicU64::new(0),
-        dropped_queue_full: AtomicU64::new(0),
-        dropped_rejected: AtomicU64::new(0),
-        dropped_failed: AtomicU64::new(0),
-        dropped_after_shutdown: AtomicU64::new(0),
-        refused_after_shutdown: AtomicU64::new(0),
-        queued: AtomicUsize::new(0),
-        queued_bytes: AtomicUsize::new(0),
-    };
-    &COUNTERS
-}
-
-impl Counters {
-    /// Takes room for one score holding `bytes`, or refuses.
-    fn reserve(&self, bytes: usize) -> bool {
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED_SCORES {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        let before = self.queued_bytes.fetch_add(bytes, Ordering::AcqRel);
-        if before + bytes > MAX_QUEUED_SCORE_BYTES {
-            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
-    }
-
-    fn release(&self, bytes: usize) {
-        self.queued.fetch_sub(1, Ordering::AcqRel);
-        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-    }
-
-    /// Accounts for a queued score leaving the queue.
-    pub(crate) fn settle(&self, score: &Score, fate: Fate) {
-        self.release(score.held_bytes());
-        let counter = match fate {
-            Fate::Exported => &self.exported,
-            Fate::Rejected => &self.dropped_rejected,
-            Fate::Failed => &self.dropped_failed,
-            Fate::AbandonedAtShutdown => &self.dropped_after_shutdown,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Scores dropped because the queue was full, so far.
-    pub(crate) fn dropped_queue_full(&self) -> u64 {
-        self.dropped_queue_full.load(Ordering::Relaxed)
-    }
-
-    /// Scores queued now.
-    pub(crate) fn pending(&self) -> u64 {
-        self.queued.load(Ordering::Relaxed) as u64
-    }
-
-    /// The score fields of [`Stats`]; the others are left at zero.
-    pub(crate) fn stats(&self) -> Stats {
-        Stats {
-            scores_created: self.created.load(Ordering::Relaxed),
-            scores_exported: self.exported.load(Ordering::Relaxed),
-            scores_dropped_invalid: self.dropped_invalid.load(Ordering::Relaxed),
-            scores_dropped_sampling: self.dropped_sampling.load(Ordering::Relaxed),
-            scores_dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
-            scores_dropped_rejected: self.dropped_rejected.load(Ordering::Relaxed),
-            scores_dropped_export_failed: self.dropped_failed.load(Ordering::Relaxed),
-            scores_dropped_after_shutdown: self.dropped_after_shutdown.load(Ordering::Relaxed),
-            scores_refused_after_shutdown: self.refused_after_shutdown.load(Ordering::Relaxed),
-            scores_pending: self.pending(),
-            ..Stats::default()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value as Json, json};
+    use serde_json::json;
 
     fn trace() -> TraceId {
         "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap()
@@ -862,82 +617,6 @@ mod tests {
 
     fn span() -> ObservationId {
         "00f067aa0ba902b7".parse().unwrap()
-    }
-
-    fn body(score: &Score, environment: Option<&str>) -> Json {
-        serde_json::from_slice(&score.to_request_json("generated-id", environment).unwrap())
-            .unwrap()
-    }
-
-    #[test]
-    fn each_type_has_its_value_and_data_type() {
-        let cases = [
-            (Score::numeric("n", 0.25), json!(0.25), "NUMERIC"),
-            (Score::boolean("b", true), json!(1.0), "BOOLEAN"),
-            (Score::boolean("b", false), json!(0.0), "BOOLEAN"),
-            (
-                Score::categorical("c", "good"),
-                json!("good"),
-                "CATEGORICAL",
-            ),
-            (Score::text("t", "fine work"), json!("fine work"), "TEXT"),
-        ];
-        for (score, value, data_type) in cases {
-            let body = body(&score.session_id("s"), None);
-            assert_eq!(body["value"], value, "{body}");
-            assert_eq!(body["dataType"], data_type, "{body}");
-        }
-    }
-
-    #[test]
-    fn an_observation_score_has_every_field_set_and_nothing_else() {
-        let score = Score::numeric("faithfulness", 0.5)
-            .trace_id(trace())
-            .observation_id(span())
-            .id("score-1")
-            .comment("ok")
-            .metadata(&json!({ "judge": "gpt-4o", "nested": { "k": [1, 2] } }))
-            .config_id("cfg-1")
-            .environment("staging");
-        assert_eq!(score.check(), Ok(()));
-        assert_eq!(
-            body(&score, Some("production")),
-            json!({
-                "id": "score-1",
-                "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
-                "observationId": "00f067aa0ba902b7",
-                "name": "faithfulness",
-                "value": 0.5,
-                "dataType": "NUMERIC",
-                "comment": "ok",
-                "metadata": { "judge": "gpt-4o", "nested": { "k": [1, 2] } },
-                "environment": "staging",
-                "configId": "cfg-1",
-            })
-        );
-    }
-
-    #[test]
-    fn unset_fields_are_left_out_and_defaults_fill_in() {
-        let score = Score::categorical("outcome", "resolved").session_id("chat-7");
-        assert_eq!(
-            body(&score, Some("production")),
-            json!({
-                "id": "generated-id",
-                "sessionId": "chat-7",
-                "name": "outcome",
-                "value": "resolved",
-                "dataType": "CATEGORICAL",
-                "environment": "production",
-            })
-        );
-        let without_environment = body(&score, None);
-        assert!(without_environment.get("environment").is_none());
-        let run = body(
-            &Score::boolean("passed", true).dataset_run_id("run-1"),
-            None,
-        );
-        assert_eq!(run["datasetRunId"], "run-1");
     }
 
     #[test]
@@ -1077,22 +756,6 @@ mod tests {
                 .to_string()
                 .contains("environment")
         );
-    }
-
-    #[test]
-    fn the_queue_is_bounded_in_count_and_bytes() {
-        let counters = Counters::default();
-        for _ in 0..MAX_QUEUED_SCORES {
-            assert!(counters.reserve(1));
-        }
-        assert!(!counters.reserve(1));
-        counters.release(1);
-        assert!(counters.reserve(1));
-
-        let counters = Counters::default();
-        assert!(counters.reserve(MAX_QUEUED_SCORE_BYTES));
-        assert!(!counters.reserve(1));
-        assert_eq!(counters.pending(), 1);
     }
 
     #[test]
