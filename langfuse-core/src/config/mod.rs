@@ -2461,7 +2461,7 @@ mod tests {
 
     #[test]
     fn module_docs_list_every_variable() {
-        let source = include_str!("config.rs");
+        let source = include_str!("mod.rs");
         let docs: String = source
             .lines()
             .take_while(|line| line.starts_with("//!"))
