@@ -95,7 +95,8 @@ use percent_encoding::percent_decode_str;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::export::mask::Mask;
+mod mask;
+pub(crate) use mask::Mask;
 
 /// Names of the environment variables the SDK reads, one constant per variable.
 ///
