@@ -441,365 +441,141 @@ impl Config {
     }
 
     /// The project public key, if set.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().public_key("pk-lf-1").build()?;
-    /// assert_eq!(config.public_key(), Some("pk-lf-1"));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn public_key(&self) -> Option<&str> {
         self.public_key.as_deref()
     }
 
     /// The project secret key, if set: for the Authorization header. Never log it; the
     /// configuration's own `Debug` output and errors never show it.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().secret_key("sk-lf-1").build()?;
-    /// assert_eq!(config.secret_key(), Some("sk-lf-1"));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn secret_key(&self) -> Option<&str> {
         self.secret_key.as_ref().map(|secret| secret.0.as_str())
     }
 
     /// The Langfuse server URL, without a trailing slash.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.base_url(), "https://cloud.langfuse.com");
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// The tracing-enabled setting itself; [`disabled_reason`](Self::disabled_reason) tells
     /// whether the SDK actually records.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().tracing_enabled(false).build()?;
-    /// assert!(!config.tracing_enabled());
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn tracing_enabled(&self) -> bool {
         self.tracing_enabled
     }
 
     /// Whether `OTEL_SDK_DISABLED` is true.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert!(!config.otel_sdk_disabled());
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn otel_sdk_disabled(&self) -> bool {
         self.otel_sdk_disabled
     }
 
     /// Fraction of traces kept, from 0 to 1.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.sample_rate(), 1.0);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn sample_rate(&self) -> f64 {
         self.sample_rate
     }
 
     /// Observations per export batch.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.flush_at(), 512);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn flush_at(&self) -> usize {
         self.flush_at
     }
 
     /// Time after which a partial batch is exported.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.flush_interval(), Duration::from_secs(5));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn flush_interval(&self) -> Duration {
         self.flush_interval
     }
 
     /// Time allowed for each HTTP request.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.timeout(), Duration::from_secs(5));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// Whether the SDK logs verbosely.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().debug(true).build()?;
-    /// assert!(config.debug());
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn debug(&self) -> bool {
         self.debug
     }
 
     /// The environment of every trace, if set.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().environment("production").build()?;
-    /// assert_eq!(config.environment(), Some("production"));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn environment(&self) -> Option<&str> {
         self.environment.as_deref()
     }
 
     /// The release of every trace, if set or found in a CI variable.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().release("v1.2.3").build()?;
-    /// assert_eq!(config.release(), Some("v1.2.3"));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn release(&self) -> Option<&str> {
         self.release.as_deref()
     }
 
     /// Whether `#[observe]` captures inputs and outputs unless the function says otherwise.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert!(config.io_capture_enabled());
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn io_capture_enabled(&self) -> bool {
         self.io_capture_enabled
     }
 
     /// Path appended to the base URL for span export.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.traces_export_path(), "/api/public/otel/v1/traces");
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn traces_export_path(&self) -> &str {
         &self.traces_export_path
     }
 
     /// Compression of span export requests.
-    ///
-    /// ```
-    /// use langfuse_core::{Compression, Config};
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.compression(), Compression::Gzip);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn compression(&self) -> Compression {
         self.compression
     }
 
     /// Observations held for export before new ones are dropped.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.max_queue_size(), 200_000);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_queue_size(&self) -> usize {
         self.max_queue_size
     }
 
     /// Captured bytes held for export before new observations are dropped.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.max_queue_bytes(), 64 * 1024 * 1024);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_queue_bytes(&self) -> usize {
         self.max_queue_bytes
     }
 
     /// Byte budget of one captured field.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.capture_max_bytes(), 32 * 1024);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn capture_max_bytes(&self) -> usize {
         self.capture_max_bytes
     }
 
     /// Where finished observations go.
-    ///
-    /// ```
-    /// use langfuse_core::{Config, ExporterKind};
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.exporter(), ExporterKind::Otlp);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn exporter(&self) -> ExporterKind {
         self.exporter
     }
 
     /// Uncompressed request size at which a batch is cut. A single observation larger than this
     /// is still sent, alone.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.max_batch_bytes(), 4 * 1024 * 1024);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_batch_bytes(&self) -> usize {
         self.max_batch_bytes
     }
 
     /// Retries of one export after the first attempt.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.max_retries(), 5);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_retries(&self) -> u32 {
         self.max_retries
     }
 
     /// Observations a thread buffers before handing them to the queue.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.thread_buffer_size(), 4096);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn thread_buffer_size(&self) -> usize {
         self.thread_buffer_size
     }
 
     /// How much lower than the service the exporter thread is scheduled (Linux `nice`).
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().build()?;
-    /// assert_eq!(config.exporter_niceness(), 10);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn exporter_niceness(&self) -> u8 {
         self.exporter_niceness
     }
 
     /// The OpenTelemetry endpoint spans go to instead of Langfuse, if one is configured.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder()
-    ///     .ignore_environment()
-    ///     .otlp_traces_endpoint("http://collector:4318/v1/traces")
-    ///     .build()?;
-    /// assert_eq!(config.otlp_traces_endpoint().unwrap().as_str(), "http://collector:4318/v1/traces");
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn otlp_traces_endpoint(&self) -> Option<&Url> {
         self.otlp_traces_endpoint.as_ref()
     }
 
     /// Headers for span export to the OpenTelemetry endpoint. They are meant for that endpoint
     /// only and are not sent to Langfuse. Every value is marked sensitive.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder()
-    ///     .ignore_environment()
-    ///     .otlp_header("x-api-key", "abc")
-    ///     .build()?;
-    /// assert_eq!(config.otlp_headers()["x-api-key"], "abc");
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn otlp_headers(&self) -> &HeaderMap {
         &self.otlp_headers
     }
 
     /// Headers added to every request the SDK makes (span export and scores). Every value is
     /// marked sensitive.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().header("x-team", "search").build()?;
-    /// assert_eq!(config.additional_headers()["x-team"], "search");
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn additional_headers(&self) -> &HeaderMap {
         &self.additional_headers
     }
 
     /// The `service.name` resource attribute.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().service_name("checkout").build()?;
-    /// assert_eq!(config.service_name(), "checkout");
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn service_name(&self) -> &str {
         &self.service_name
     }
@@ -1124,14 +900,6 @@ impl ConfigBuilder {
     }
 
     /// Observations per export batch (`LANGFUSE_FLUSH_AT`), at least 1.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().flush_at(64).build()?;
-    /// assert_eq!(config.flush_at(), 64);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn flush_at(mut self, observations: usize) -> Self {
         self.flush_at = Some(observations);
         self
@@ -1139,15 +907,6 @@ impl ConfigBuilder {
 
     /// Time after which a partial batch is exported (`LANGFUSE_FLUSH_INTERVAL`); more than zero,
     /// at most a day.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().flush_interval(Duration::from_millis(500)).build()?;
-    /// assert_eq!(config.flush_interval(), Duration::from_millis(500));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn flush_interval(mut self, interval: Duration) -> Self {
         self.flush_interval = Some(interval);
         self
@@ -1167,14 +926,6 @@ impl ConfigBuilder {
     }
 
     /// Verbose SDK logs (`LANGFUSE_DEBUG`).
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().debug(true).build()?;
-    /// assert!(config.debug());
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn debug(mut self, debug: bool) -> Self {
         self.debug = Some(debug);
         self
@@ -1195,14 +946,6 @@ impl ConfigBuilder {
     }
 
     /// Release of every trace (`LANGFUSE_RELEASE`); not empty.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().release("2024.06.1").build()?;
-    /// assert_eq!(config.release(), Some("2024.06.1"));
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn release(mut self, release: impl Into<String>) -> Self {
         self.release = Some(release.into());
         self
@@ -1210,14 +953,6 @@ impl ConfigBuilder {
 
     /// Whether `#[observe]` captures inputs and outputs by default
     /// (`LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED`).
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().io_capture_enabled(false).build()?;
-    /// assert!(!config.io_capture_enabled());
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn io_capture_enabled(mut self, enabled: bool) -> Self {
         self.io_capture_enabled = Some(enabled);
         self
@@ -1239,70 +974,30 @@ impl ConfigBuilder {
     }
 
     /// Compression of span export requests (`LANGFUSE_OTEL_COMPRESSION`).
-    ///
-    /// ```
-    /// use langfuse_core::{Compression, Config};
-    ///
-    /// let config = Config::builder().ignore_environment().compression(Compression::None).build()?;
-    /// assert_eq!(config.compression(), Compression::None);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = Some(compression);
         self
     }
 
     /// Observations held for export (`LANGFUSE_MAX_QUEUE_SIZE`), at least 1.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().max_queue_size(10_000).build()?;
-    /// assert_eq!(config.max_queue_size(), 10_000);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_queue_size(mut self, observations: usize) -> Self {
         self.max_queue_size = Some(observations);
         self
     }
 
     /// Captured bytes held for export (`LANGFUSE_MAX_QUEUE_BYTES`), at least 1024.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().max_queue_bytes(16 << 20).build()?;
-    /// assert_eq!(config.max_queue_bytes(), 16 << 20);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
         self.max_queue_bytes = Some(bytes);
         self
     }
 
     /// Byte budget of one captured field (`LANGFUSE_CAPTURE_MAX_BYTES`), at least 64.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().capture_max_bytes(4096).build()?;
-    /// assert_eq!(config.capture_max_bytes(), 4096);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn capture_max_bytes(mut self, bytes: usize) -> Self {
         self.capture_max_bytes = Some(bytes);
         self
     }
 
     /// Where finished observations go (`LANGFUSE_EXPORTER`).
-    ///
-    /// ```
-    /// use langfuse_core::{Config, ExporterKind};
-    ///
-    /// let config = Config::builder().ignore_environment().exporter(ExporterKind::None).build()?;
-    /// assert_eq!(config.exporter(), ExporterKind::None);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn exporter(mut self, exporter: ExporterKind) -> Self {
         self.exporter = Some(exporter);
         self
@@ -1310,14 +1005,6 @@ impl ConfigBuilder {
 
     /// Uncompressed request size at which a batch is cut (`LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES`),
     /// at least 1024.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().max_batch_bytes(1 << 20).build()?;
-    /// assert_eq!(config.max_batch_bytes(), 1 << 20);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_batch_bytes(mut self, bytes: usize) -> Self {
         self.max_batch_bytes = Some(bytes);
         self
@@ -1325,14 +1012,6 @@ impl ConfigBuilder {
 
     /// Retries of one export after the first attempt (`LANGFUSE_MAX_RETRIES`); 0 disables
     /// retrying.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().max_retries(0).build()?;
-    /// assert_eq!(config.max_retries(), 0);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = Some(retries);
         self
@@ -1340,14 +1019,6 @@ impl ConfigBuilder {
 
     /// Observations a thread buffers before handing them to the queue
     /// (`LANGFUSE_THREAD_BUFFER_SIZE`), from 16 to 1,048,576.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().thread_buffer_size(256).build()?;
-    /// assert_eq!(config.thread_buffer_size(), 256);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn thread_buffer_size(mut self, observations: usize) -> Self {
         self.thread_buffer_size = Some(observations);
         self
@@ -1360,14 +1031,6 @@ impl ConfigBuilder {
     /// changes nothing. Under sustained full load the exporter may fall behind, and the queue
     /// bounds what it holds (drops are counted). 0 keeps the service's priority. Other
     /// platforms ignore it.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().exporter_niceness(0).build()?;
-    /// assert_eq!(config.exporter_niceness(), 0);
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn exporter_niceness(mut self, niceness: u8) -> Self {
         self.exporter_niceness = Some(usize::from(niceness));
         self
@@ -1427,14 +1090,6 @@ impl ConfigBuilder {
     }
 
     /// The `service.name` resource attribute (`OTEL_SERVICE_NAME`); not empty.
-    ///
-    /// ```
-    /// use langfuse_core::Config;
-    ///
-    /// let config = Config::builder().ignore_environment().service_name("api").build()?;
-    /// assert_eq!(config.service_name(), "api");
-    /// # Ok::<(), langfuse_core::ConfigError>(())
-    /// ```
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
@@ -2427,6 +2082,7 @@ mod tests {
         assert_eq!(config.max_batch_bytes(), 4 * 1024 * 1024);
         assert_eq!(config.max_retries(), 5);
         assert_eq!(config.thread_buffer_size(), 4096);
+        assert_eq!(config.exporter_niceness(), 10);
         assert_eq!(config.otlp_traces_endpoint(), None);
         assert!(config.otlp_headers().is_empty());
         assert!(config.additional_headers().is_empty());
@@ -2875,6 +2531,7 @@ mod tests {
             (LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES, "10000"),
             (LANGFUSE_MAX_RETRIES, "10"),
             (LANGFUSE_THREAD_BUFFER_SIZE, "100"),
+            (LANGFUSE_EXPORTER_NICENESS, "15"),
             (
                 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
                 "http://env:4318/v1/traces",
@@ -2904,6 +2561,7 @@ mod tests {
             .max_batch_bytes(20_000)
             .max_retries(20)
             .thread_buffer_size(200)
+            .exporter_niceness(3)
             .otlp_traces_endpoint("http://code:4318/v1/traces")
             .otlp_header("x-code", "2")
             .service_name("code");
@@ -2929,6 +2587,7 @@ mod tests {
         assert_eq!(config.max_batch_bytes(), 20_000);
         assert_eq!(config.max_retries(), 20);
         assert_eq!(config.thread_buffer_size(), 200);
+        assert_eq!(config.exporter_niceness(), 3);
         assert_eq!(config.traces_url().as_str(), "http://code:4318/v1/traces");
         assert!(config.otlp_headers().contains_key("x-code"));
         assert!(!config.otlp_headers().contains_key("x-env"));
