@@ -4,8 +4,8 @@
 //! unset by default: the public and secret keys, the environment, the release (unless a CI
 //! variable holds one), the OpenTelemetry endpoint and headers, the mask.
 //!
-//! The settings table in the module documentation shows the same values. The bounds a value
-//! must stay within are in `validate.rs`.
+//! The settings table in the module documentation shows the same values; a test checks that
+//! the two agree. The bounds a value must stay within are in `validate.rs`.
 
 use std::time::Duration;
 

@@ -85,6 +85,17 @@
 //! # Ok::<(), langfuse_core::ConfigError>(())
 //! ```
 
+// Where things are, and what adding a setting touches:
+//
+// - this table (above): the variable, its default, its meaning;
+// - `env.rs`: the variable's name, `env::LANGFUSE_...`;
+// - `defaults.rs`: its default, named after the getter (a bound, if any, goes in `validate.rs`);
+// - `builder.rs`: the builder field and its setter, and one resolver statement in `build_with`;
+// - below: the `Config` field and its getter.
+//
+// The compiler then points at the `Config` literal in `build_with` and at `Debug for Config`;
+// tests fail until the variable is in `tests::ALL_VARS` and this table agrees with `defaults.rs`.
+
 use std::fmt;
 use std::time::Duration;
 

@@ -165,6 +165,121 @@ fn module_docs_list_every_variable() {
 }
 
 #[test]
+fn all_vars_lists_every_name_in_env() {
+    let names: Vec<&str> = include_str!("../env.rs")
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub const "))
+        .filter_map(|rest| rest.split_once(": &str"))
+        .map(|(name, _)| name)
+        .collect();
+    for name in &names {
+        assert!(ALL_VARS.contains(name), "{name} is missing from ALL_VARS");
+    }
+    assert_eq!(names.len(), ALL_VARS.len());
+}
+
+#[test]
+fn the_settings_table_shows_the_defaults_and_bounds() {
+    let docs = module_docs();
+    let row = |var: &str| {
+        let start = format!("//! | `{var}` | ");
+        docs.lines()
+            .find(|line| line.starts_with(&start))
+            .unwrap_or_else(|| panic!("no row for {var}"))
+            .to_owned()
+    };
+    let seconds = |duration: Duration| duration.as_secs_f64().to_string();
+    let defaults: &[(&str, String)] = &[
+        (LANGFUSE_BASE_URL, defaults::BASE_URL.to_owned()),
+        (
+            LANGFUSE_TRACING_ENABLED,
+            defaults::TRACING_ENABLED.to_string(),
+        ),
+        (LANGFUSE_SAMPLE_RATE, format!("{:?}", defaults::SAMPLE_RATE)),
+        (LANGFUSE_FLUSH_AT, defaults::FLUSH_AT.to_string()),
+        (LANGFUSE_FLUSH_INTERVAL, seconds(defaults::FLUSH_INTERVAL)),
+        (LANGFUSE_TIMEOUT, seconds(defaults::TIMEOUT)),
+        (LANGFUSE_DEBUG, defaults::DEBUG.to_string()),
+        (
+            LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED,
+            defaults::IO_CAPTURE_ENABLED.to_string(),
+        ),
+        (
+            LANGFUSE_OTEL_TRACES_EXPORT_PATH,
+            defaults::TRACES_EXPORT_PATH.to_owned(),
+        ),
+        (
+            LANGFUSE_OTEL_COMPRESSION,
+            defaults::COMPRESSION.as_str().to_owned(),
+        ),
+        (
+            LANGFUSE_MAX_QUEUE_SIZE,
+            defaults::MAX_QUEUE_SIZE.to_string(),
+        ),
+        (
+            LANGFUSE_MAX_QUEUE_BYTES,
+            defaults::MAX_QUEUE_BYTES.to_string(),
+        ),
+        (
+            LANGFUSE_CAPTURE_MAX_BYTES,
+            defaults::CAPTURE_MAX_BYTES.to_string(),
+        ),
+        (LANGFUSE_EXPORTER, defaults::EXPORTER.as_str().to_owned()),
+        (
+            LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES,
+            defaults::MAX_BATCH_BYTES.to_string(),
+        ),
+        (LANGFUSE_MAX_RETRIES, defaults::MAX_RETRIES.to_string()),
+        (
+            LANGFUSE_THREAD_BUFFER_SIZE,
+            defaults::THREAD_BUFFER_SIZE.to_string(),
+        ),
+        (
+            LANGFUSE_EXPORTER_NICENESS,
+            defaults::EXPORTER_NICENESS.to_string(),
+        ),
+        (OTEL_SDK_DISABLED, defaults::OTEL_SDK_DISABLED.to_string()),
+    ];
+    for (var, default) in defaults {
+        let row = row(var);
+        assert!(
+            row.starts_with(&format!("//! | `{var}` | `{default}`")),
+            "{row}"
+        );
+    }
+    let bounds: &[(&str, String)] = &[
+        (
+            LANGFUSE_MAX_QUEUE_BYTES,
+            format!("at least {}", validate::MIN_QUEUE_BYTES),
+        ),
+        (
+            LANGFUSE_CAPTURE_MAX_BYTES,
+            format!("At least {}", validate::MIN_CAPTURE_BYTES),
+        ),
+        (
+            LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES,
+            format!("at least {}", validate::MIN_BATCH_BYTES),
+        ),
+        (
+            LANGFUSE_THREAD_BUFFER_SIZE,
+            format!(
+                "From {} to {}",
+                validate::MIN_THREAD_BUFFER_SIZE,
+                validate::MAX_THREAD_BUFFER_SIZE
+            ),
+        ),
+        (
+            LANGFUSE_EXPORTER_NICENESS,
+            format!("0 to {}", validate::MAX_EXPORTER_NICENESS),
+        ),
+    ];
+    for (var, bound) in bounds {
+        let row = row(var);
+        assert!(row.contains(bound.as_str()), "{bound:?} not in {row}");
+    }
+}
+
+#[test]
 fn config_is_cheap_to_share() {
     fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
     assert_send_sync_clone::<Config>();
