@@ -16,8 +16,10 @@ pub enum CaptureSetting {
     Off,
 }
 
-static IO_CAPTURE_DEFAULT: AtomicBool = AtomicBool::new(true);
-static MAX_BYTES: AtomicUsize = AtomicUsize::new(32 * 1024); // DEFAULTS: config::defaults
+use crate::config::defaults;
+
+static IO_CAPTURE_DEFAULT: AtomicBool = AtomicBool::new(defaults::IO_CAPTURE_ENABLED);
+static MAX_BYTES: AtomicUsize = AtomicUsize::new(defaults::CAPTURE_MAX_BYTES);
 
 /// Publishes the configuration's capture default and byte budget.
 pub(crate) fn configure(io_capture_default: bool, max_bytes: usize) {

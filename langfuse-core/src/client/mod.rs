@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::{Config, ConfigBuilder, ConfigError, DisabledReason};
+use crate::config::{Config, ConfigBuilder, ConfigError, DisabledReason, defaults};
 use crate::export::project::ProjectLink;
 use crate::export::worker::{self, Command, Reply};
 use crate::lifecycle::{self, State};
@@ -528,7 +528,7 @@ impl Drop for LangfuseGuard {
         let timeout = self
             .client
             .config()
-            .map_or(Duration::from_secs(5), Config::timeout);
+            .map_or(defaults::TIMEOUT, Config::timeout);
         let report = self.client.shutdown(timeout);
         if !report.is_complete() {
             tracing::warn!(

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+// Until `init()` sets the configured bounds, the configuration defaults hold.
+use crate::config::defaults::{MAX_QUEUE_BYTES, MAX_QUEUE_SIZE, THREAD_BUFFER_SIZE};
 use crate::model::Record;
 use crate::model::Stats;
 
@@ -26,11 +28,6 @@ pub(crate) mod atomics;
 pub(crate) mod handoff;
 
 use handoff::{QueueRoom, WakeFlag};
-
-/// Queue bounds used before `init()` sets the configured ones (the configuration defaults).
-const DEFAULT_MAX_QUEUE: usize = 200_000;
-const DEFAULT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
-const DEFAULT_RING_CAPACITY: usize = 4096;
 
 /// Per-thread counters, written only by their thread (plain load + store, no read-modify-write
 /// on the hot path) and read by `stats()`.
@@ -150,8 +147,8 @@ macro_rules! new_collector {
         Collector {
             threads: Mutex::new(Vec::new()),
             shared: Mutex::new(Vec::new()),
-            room: QueueRoom::new(DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_BYTES),
-            ring_capacity: AtomicUsize::new(DEFAULT_RING_CAPACITY),
+            room: QueueRoom::new(MAX_QUEUE_SIZE, MAX_QUEUE_BYTES),
+            ring_capacity: AtomicUsize::new(THREAD_BUFFER_SIZE),
             wake: WakeFlag::new(),
             notify: Notify::const_new(),
             counters: Counters {
