@@ -169,22 +169,24 @@ impl Drop for EnteredContext {
     }
 }
 
-/// A future with a context installed on every poll; see [`ObservationExt`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless polled"]
-pub struct WithContext<F> {
-    inner: F,
-    frame: Option<Frame>,
+pin_project_lite::pin_project! {
+    /// A future with a context installed on every poll; see [`ObservationExt`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct WithContext<F> {
+        #[pin]
+        inner: F,
+        frame: Option<Frame>,
+    }
 }
 
 impl<F: Future> Future for WithContext<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `inner` is structurally pinned (never moved out); `frame` is not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        super::with_installed(&mut this.frame, || inner.poll(cx))
+        let this = self.project();
+        let inner = this.inner;
+        super::with_installed(this.frame, || inner.poll(cx))
     }
 }
 

@@ -13,9 +13,6 @@
 //!    └─ tool lookup_weather  1.00 ms  ERROR: connection refused
 //! ```
 
-// Selected by the exporter thread, which lands separately.
-#![allow(dead_code)]
-
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -157,9 +154,8 @@ impl<W: Write> ConsoleExporter<W> {
         self.write(&out)
     }
 
-    /// Prints every trace still waiting for its root, as a partial tree. Called on flush and
-    /// shutdown, so that what was recorded so far is on screen; records that still come for
-    /// these traces are printed as late.
+    /// Prints every trace still waiting for its root, as a partial tree. Called at shutdown,
+    /// so that what was recorded is on screen even when a root never ended.
     pub(crate) fn finish(&mut self, anchor: &Anchor) -> io::Result<()> {
         let mut out = String::new();
         for trace_id in self.oldest_pending() {

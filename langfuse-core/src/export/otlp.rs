@@ -6,9 +6,6 @@
 //! buffers with `prost::encoding` primitives, so a steady-state batch allocates only the
 //! request body it returns.
 
-// Wired into the exporter thread by the integrator; until then only the tests use it.
-#![allow(dead_code)]
-
 use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 use std::time::{Duration, UNIX_EPOCH};

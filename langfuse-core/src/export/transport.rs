@@ -3,9 +3,6 @@
 //! Runs on the exporter thread's own runtime. The retry loop is shared by every endpoint
 //! ([`HttpTransport::post`]); [`HttpTransport::export`] is the OTLP traces call on top of it.
 
-// Wired into the exporter thread by the integrator; until then only the tests use it.
-#![allow(dead_code)]
-
 use std::error::Error as _;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -148,13 +145,6 @@ pub(crate) struct ExportOutcome {
     pub(crate) waited_for_retry_after: Option<Duration>,
 }
 
-impl ExportOutcome {
-    /// Whether the server accepted the request.
-    pub(crate) fn is_delivered(&self) -> bool {
-        self.result == Delivery::Delivered
-    }
-}
-
 /// Posts batches to Langfuse (or an OpenTelemetry collector) with retries.
 pub(crate) struct HttpTransport {
     client: reqwest::Client,
@@ -270,11 +260,6 @@ impl HttpTransport {
             extra_header_names,
             secrets,
         })
-    }
-
-    /// The OTLP traces endpoint this transport posts to.
-    pub(crate) fn traces_url(&self) -> &Url {
-        &self.traces_url
     }
 
     /// Posts an encoded `ExportTraceServiceRequest` to the traces endpoint, gzipped when
@@ -846,7 +831,7 @@ mod tests {
         let outcome = transport.export(request.encode_to_vec(), None).await;
 
         assert_eq!(outcome.result, Delivery::Delivered);
-        assert!(outcome.is_delivered());
+        assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!((outcome.attempts, outcome.retries), (1, 0));
         assert_eq!(outcome.waited_for_retry_after, None);
 
@@ -898,7 +883,7 @@ mod tests {
         .unwrap();
         let body = sample_request().encode_to_vec();
         let outcome = transport.export(body.clone(), None).await;
-        assert!(outcome.is_delivered());
+        assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!(outcome.bytes_sent, body.len() as u64);
         let seen = server.seen.lock();
         let h = &seen[0].headers;
@@ -915,7 +900,7 @@ mod tests {
         let transport = HttpTransport::new(settings(url.clone())).unwrap();
         let body = br#"{"name":"accuracy","value":1}"#.to_vec();
         let outcome = transport.post(&url, JSON, body.clone(), false, None).await;
-        assert!(outcome.is_delivered());
+        assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!((outcome.attempts, outcome.retries), (2, 1));
         let seen = server.seen.lock();
         assert_eq!(
@@ -960,7 +945,7 @@ mod tests {
         let outcome = transport
             .export(sample_request().encode_to_vec(), None)
             .await;
-        assert!(outcome.is_delivered());
+        assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!((outcome.attempts, outcome.retries), (2, 1));
         assert_eq!(outcome.waited_for_retry_after, Some(Duration::from_secs(1)));
         let seen = server.seen.lock();

@@ -617,6 +617,11 @@ impl Worker {
         self.pending.clear();
         collector.settle(BatchFate::AbandonedAtShutdown, pending, pending_bytes);
         self.scores.abandon();
+        if let Sink::Console(console) = &mut self.sink
+            && let Err(e) = console.finish(&Anchor::now())
+        {
+            tracing::warn!(target: "langfuse", "console exporter could not write: {e}");
+        }
         // From here on nothing is accepted, and whatever ended after the last drain is
         // dropped and counted rather than left pending forever.
         crate::lifecycle::set(crate::lifecycle::State::ShutDown);

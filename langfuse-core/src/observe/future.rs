@@ -124,7 +124,8 @@ impl AsyncObservation {
 #[must_use = "futures do nothing unless polled"]
 pub struct Observed<F> {
     /// Dropped by hand in `Drop`, inside the observation's context, so that work done by its
-    /// destructors is attributed to it.
+    /// destructors is attributed to it. That is also why the pin projection below is written
+    /// by hand: pin-project-lite cannot drop a pinned field inside a closure.
     inner: ManuallyDrop<F>,
     /// `None` when inactive, while installed on the stack during a poll, or once ended.
     frame: Option<Frame>,

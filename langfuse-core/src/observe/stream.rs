@@ -16,7 +16,6 @@ use crate::capture::{JsonSink, STATUS_MAX_BYTES, TextSink};
 use crate::clock;
 use crate::context::{self, Frame};
 use crate::model::Level;
-use crate::model::Record;
 
 /// Records one item of an observed stream; filled by the expansion. Not a stable API.
 #[doc(hidden)]
@@ -81,14 +80,26 @@ impl ItemsCapture {
     }
 }
 
-/// A stream carrying its observation; see the module documentation. Not a stable API.
-#[doc(hidden)]
-#[must_use = "streams do nothing unless polled"]
-pub struct ObservedStream<S, R> {
-    inner: S,
+pin_project_lite::pin_project! {
+    /// A stream carrying its observation; see the module documentation. Not a stable API.
+    #[doc(hidden)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct ObservedStream<S, R> {
+        // Declared first so that it is dropped first: the observation ends (cancelled, if the
+        // stream had not finished) before the inner stream's destructors run, as it would
+        // end at the stream's last item.
+        observation: StreamObservation,
+        record: R,
+        #[pin]
+        inner: S,
+    }
+}
+
+/// What an observed stream records, apart from the stream itself. Ends the observation when
+/// dropped, if the stream did not end it first.
+struct StreamObservation {
     /// `None` when inactive, while installed during a poll, or once ended.
     frame: Option<Frame>,
-    record: R,
     items: Option<ItemsCapture>,
     error: Option<String>,
     first_item_seen: bool,
@@ -100,12 +111,43 @@ impl<S, R> ObservedStream<S, R> {
             .as_ref()
             .is_some_and(|f| f.kind == context::Kind::Observation);
         Self {
-            inner,
-            frame,
+            observation: StreamObservation {
+                frame,
+                items: (recorded && capture_output).then(ItemsCapture::new),
+                error: None,
+                first_item_seen: false,
+            },
             record,
-            items: (recorded && capture_output).then(ItemsCapture::new),
-            error: None,
-            first_item_seen: false,
+            inner,
+        }
+    }
+}
+
+impl StreamObservation {
+    /// Whether a recorded observation is open.
+    fn is_recorded(&self) -> bool {
+        self.frame
+            .as_ref()
+            .is_some_and(|f| f.kind == context::Kind::Observation)
+    }
+
+    /// Notes an item: the first one is the completion start of a generation.
+    fn note_item(&mut self) {
+        if self.first_item_seen {
+            return;
+        }
+        self.first_item_seen = true;
+        let Some(observation) = self.frame.as_mut().and_then(Frame::observation) else {
+            return;
+        };
+        if observation.descriptor.kind().is_generation_like() {
+            let generation = observation
+                .data_mut()
+                .generation
+                .get_or_insert_with(Default::default);
+            if generation.completion_start_time.is_none() {
+                generation.completion_start_time = Some(clock::now());
+            }
         }
     }
 
@@ -137,17 +179,11 @@ impl<S, R> ObservedStream<S, R> {
         }
         context::end_detached(observation);
     }
+}
 
-    fn note_first_item(observation: &mut Record) {
-        if observation.descriptor.kind().is_generation_like() {
-            let generation = observation
-                .data_mut()
-                .generation
-                .get_or_insert_with(Default::default);
-            if generation.completion_start_time.is_none() {
-                generation.completion_start_time = Some(clock::now());
-            }
-        }
+impl Drop for StreamObservation {
+    fn drop(&mut self) {
+        self.end(true);
     }
 }
 
@@ -159,32 +195,22 @@ where
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        // SAFETY: `inner` is structurally pinned (never moved out of `self`); the other fields
-        // are not pinned and are moved freely.
-        let this = unsafe { self.get_unchecked_mut() };
-        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let poll = context::with_installed(&mut this.frame, || inner.poll_next(cx));
+        let this = self.project();
+        let observation = this.observation;
+        let inner = this.inner;
+        let poll = context::with_installed(&mut observation.frame, || inner.poll_next(cx));
         match &poll {
             Poll::Ready(Some(item)) => {
-                if !this.first_item_seen {
-                    this.first_item_seen = true;
-                    if let Some(o) = this.frame.as_mut().and_then(Frame::observation) {
-                        Self::note_first_item(o);
-                    }
-                }
-                if this
-                    .frame
-                    .as_ref()
-                    .is_some_and(|f| f.kind == context::Kind::Observation)
-                {
+                observation.note_item();
+                if observation.is_recorded() {
                     let mut recorder = StreamItem {
-                        items: this.items.as_mut(),
-                        error: &mut this.error,
+                        items: observation.items.as_mut(),
+                        error: &mut observation.error,
                     };
                     (this.record)(item, &mut recorder);
                 }
             }
-            Poll::Ready(None) => this.end(false),
+            Poll::Ready(None) => observation.end(false),
             Poll::Pending => {}
         }
         poll
@@ -192,11 +218,5 @@ where
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
-    }
-}
-
-impl<S, R> Drop for ObservedStream<S, R> {
-    fn drop(&mut self) {
-        self.end(true);
     }
 }
