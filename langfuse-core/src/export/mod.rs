@@ -2,6 +2,7 @@
 //! Langfuse, the scores endpoint, the console printer, and the exporter thread that drives
 //! them; and the project id that trace URLs need, fetched by that thread.
 
+pub(crate) mod attributes;
 #[cfg(feature = "bench-internals")]
 pub(crate) mod bench;
 pub(crate) mod console;

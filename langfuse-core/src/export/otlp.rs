@@ -2,20 +2,17 @@
 //!
 //! The output is an `ExportTraceServiceRequest` (opentelemetry-proto, collector/trace/v1) with
 //! one `ResourceSpans` and one `ScopeSpans`, carrying the Langfuse attribute mapping of
-//! DESIGN section 7. No intermediate message structs are built: fields go into reused scratch
+//! `export::attributes`. No intermediate message structs are built: fields go into reused scratch
 //! buffers with `prost::encoding` primitives, so a steady-state batch allocates only the
 //! request body it returns.
 
 use std::collections::VecDeque;
-use std::fmt::{self, Write as _};
-use std::time::{Duration, UNIX_EPOCH};
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
-use crate::capture::Payload;
+use super::attributes::{ProcessAttributes, SpanWriter, Value, write_span};
 use crate::clock::Anchor;
-use crate::clock::Timestamp;
-use crate::model::{Level, Record};
+use crate::model::{ObservationId, Record, TraceId};
 
 // Field numbers from opentelemetry-proto. Every one is below 16, so each key is one byte.
 const REQUEST_RESOURCE_SPANS: u32 = 1;
@@ -254,189 +251,78 @@ impl OtlpEncoder {
             ..
         } = self;
         buf.clear();
-
-        put_bytes(buf, SPAN_TRACE_ID, &record.trace_id.to_bytes());
-        put_bytes(buf, SPAN_SPAN_ID, &record.id.to_bytes());
-        if let Some(parent) = record.parent_id {
-            put_bytes(buf, SPAN_PARENT_SPAN_ID, &parent.to_bytes());
-        }
-        put_bytes(buf, SPAN_NAME, record.name().as_bytes());
-        put_varint(buf, SPAN_KIND, SPAN_KIND_INTERNAL);
-        put_fixed64(buf, SPAN_START_TIME, anchor.unix_nanos(record.start));
-        put_fixed64(buf, SPAN_END_TIME, anchor.unix_nanos(record.end));
-
-        let kind = record.descriptor.kind;
-        let data = record.data.as_deref();
-        let trace = record.trace.as_deref();
-
-        span_attribute(buf, "langfuse.observation.type", Value::Str(kind.as_str()));
-        if record.level != Level::Default {
-            span_attribute(
-                buf,
-                "langfuse.observation.level",
-                Value::Str(record.level.as_str()),
-            );
-        }
-        if let Some(message) = record.status_message() {
-            span_attribute(
-                buf,
-                "langfuse.observation.status_message",
-                Value::Str(message),
-            );
-        }
-        if let Some(data) = data {
-            payload_attribute(buf, text, "langfuse.observation.input", data.input.as_ref());
-            payload_attribute(
-                buf,
-                text,
-                "langfuse.observation.output",
-                data.output.as_ref(),
-            );
-            payload_attribute(
-                buf,
-                text,
-                "langfuse.observation.metadata",
-                data.metadata.as_ref(),
-            );
-        }
-        let version = data
-            .and_then(|d| d.version.as_deref())
-            .or_else(|| trace.and_then(|t| t.version.as_deref()));
-        if let Some(version) = version {
-            span_attribute(buf, "langfuse.version", Value::Str(version));
-        }
-        if let Some(environment) = environment {
-            span_attribute(buf, "langfuse.environment", Value::Str(environment));
-        }
-        // A release set on the trace is more specific than the process-wide one.
-        let release = trace
-            .and_then(|t| t.release.as_deref())
-            .or(release.as_deref());
-        if let Some(release) = release {
-            span_attribute(buf, "langfuse.release", Value::Str(release));
-        }
-
-        if kind.is_generation_like()
-            && let Some(generation) = data.and_then(|d| d.generation.as_deref())
-        {
-            if let Some(model) = &generation.model {
-                span_attribute(buf, "langfuse.observation.model.name", Value::Str(model));
-            }
-            payload_attribute(
-                buf,
-                text,
-                "langfuse.observation.model.parameters",
-                generation.model_parameters.as_ref(),
-            );
-            payload_attribute(
-                buf,
-                text,
-                "langfuse.observation.usage_details",
-                generation.usage_details.as_ref(),
-            );
-            payload_attribute(
-                buf,
-                text,
-                "langfuse.observation.cost_details",
-                generation.cost_details.as_ref(),
-            );
-            if let Some(at) = generation.completion_start_time {
-                format_iso8601(anchor, at, text);
-                span_attribute(
-                    buf,
-                    "langfuse.observation.completion_start_time",
-                    Value::Str(text),
-                );
-            }
-            if let Some(name) = &generation.prompt_name {
-                span_attribute(buf, "langfuse.observation.prompt.name", Value::Str(name));
-            }
-            if let Some(version) = generation.prompt_version {
-                span_attribute(
-                    buf,
-                    "langfuse.observation.prompt.version",
-                    Value::Int(version),
-                );
-            }
-        }
-
-        if let Some(trace) = trace {
-            if let Some(user_id) = &trace.user_id {
-                span_attribute(buf, "user.id", Value::Str(user_id));
-            }
-            if let Some(session_id) = &trace.session_id {
-                span_attribute(buf, "session.id", Value::Str(session_id));
-            }
-            if let Some(name) = &trace.name {
-                span_attribute(buf, "langfuse.trace.name", Value::Str(name));
-            }
-            if !trace.tags.is_empty() {
-                span_attribute(buf, "langfuse.trace.tags", Value::StrArray(&trace.tags));
-            }
-            payload_attribute(
-                buf,
-                text,
-                "langfuse.trace.metadata",
-                trace.metadata.as_ref(),
-            );
-            if let Some(public) = trace.public {
-                span_attribute(buf, "langfuse.trace.public", Value::Bool(public));
-            }
-            payload_attribute(buf, text, "langfuse.trace.input", trace.input.as_ref());
-            payload_attribute(buf, text, "langfuse.trace.output", trace.output.as_ref());
-        }
-        if record.is_as_root() {
-            span_attribute(buf, "langfuse.internal.as_root", Value::Bool(true));
-        }
-
-        if record.level == Level::Error {
-            let message = record.status_message().unwrap_or("");
-            let status_len = if message.is_empty() {
-                0
-            } else {
-                framed_len(message.len())
-            } + 2;
-            put_header(buf, SPAN_STATUS, status_len);
-            if !message.is_empty() {
-                put_bytes(buf, STATUS_MESSAGE, message.as_bytes());
-            }
-            put_varint(buf, STATUS_CODE, STATUS_CODE_ERROR);
-        }
+        let process = ProcessAttributes {
+            environment: environment.as_deref(),
+            release: release.as_deref(),
+        };
+        write_span(record, &process, anchor, text, &mut ProtoSpan(buf));
     }
 }
 
-/// An `AnyValue` of one of the kinds Langfuse reads.
-#[derive(Clone, Copy)]
-enum Value<'a> {
-    Str(&'a str),
-    Bool(bool),
-    Int(i64),
-    StrArray(&'a [String]),
-}
+/// Writes a span's fields as the `Span` message body, in field-number order (the mapping
+/// calls the writer in that order).
+struct ProtoSpan<'a>(&'a mut Vec<u8>);
 
-impl Value<'_> {
-    /// Length of the `AnyValue` message body.
-    fn encoded_len(self) -> usize {
-        match self {
-            Self::Str(s) => framed_len(s.len()),
-            Self::Bool(_) => 2,
-            Self::Int(i) => 1 + encoded_len_varint(i as u64),
-            Self::StrArray(items) => framed_len(array_len(items)),
+impl SpanWriter for ProtoSpan<'_> {
+    fn ids(&mut self, trace_id: TraceId, span_id: ObservationId, parent: Option<ObservationId>) {
+        put_bytes(self.0, SPAN_TRACE_ID, &trace_id.to_bytes());
+        put_bytes(self.0, SPAN_SPAN_ID, &span_id.to_bytes());
+        if let Some(parent) = parent {
+            put_bytes(self.0, SPAN_PARENT_SPAN_ID, &parent.to_bytes());
         }
     }
 
-    fn encode(self, buf: &mut Vec<u8>) {
-        match self {
-            Self::Str(s) => put_bytes(buf, ANY_VALUE_STRING, s.as_bytes()),
-            Self::Bool(b) => put_varint(buf, ANY_VALUE_BOOL, u64::from(b)),
-            // int64 is a plain varint of the two's complement, as protobuf specifies.
-            Self::Int(i) => put_varint(buf, ANY_VALUE_INT, i as u64),
-            Self::StrArray(items) => {
-                put_header(buf, ANY_VALUE_ARRAY, array_len(items));
-                for item in items {
-                    put_header(buf, ARRAY_VALUE_VALUES, framed_len(item.len()));
-                    put_bytes(buf, ANY_VALUE_STRING, item.as_bytes());
-                }
+    fn name(&mut self, name: &str) {
+        put_bytes(self.0, SPAN_NAME, name.as_bytes());
+        put_varint(self.0, SPAN_KIND, SPAN_KIND_INTERNAL);
+    }
+
+    fn times(&mut self, start_unix_nanos: u64, end_unix_nanos: u64) {
+        put_fixed64(self.0, SPAN_START_TIME, start_unix_nanos);
+        put_fixed64(self.0, SPAN_END_TIME, end_unix_nanos);
+    }
+
+    fn attribute(&mut self, key: &str, value: Value<'_>) {
+        put_attribute(self.0, SPAN_ATTRIBUTES, key, value);
+    }
+
+    fn error_status(&mut self, message: &str) {
+        let buf = &mut *self.0;
+        let status_len = if message.is_empty() {
+            0
+        } else {
+            framed_len(message.len())
+        } + 2;
+        put_header(buf, SPAN_STATUS, status_len);
+        if !message.is_empty() {
+            put_bytes(buf, STATUS_MESSAGE, message.as_bytes());
+        }
+        put_varint(buf, STATUS_CODE, STATUS_CODE_ERROR);
+    }
+}
+
+/// Length of the `AnyValue` message body of `value`.
+fn value_len(value: Value<'_>) -> usize {
+    match value {
+        Value::Str(s) => framed_len(s.len()),
+        Value::Bool(_) => 2,
+        Value::Int(i) => 1 + encoded_len_varint(i as u64),
+        Value::StrArray(items) => framed_len(array_len(items)),
+    }
+}
+
+/// Writes the `AnyValue` message body of `value`.
+fn put_value(buf: &mut Vec<u8>, value: Value<'_>) {
+    match value {
+        Value::Str(s) => put_bytes(buf, ANY_VALUE_STRING, s.as_bytes()),
+        Value::Bool(b) => put_varint(buf, ANY_VALUE_BOOL, u64::from(b)),
+        // int64 is a plain varint of the two's complement, as protobuf specifies.
+        Value::Int(i) => put_varint(buf, ANY_VALUE_INT, i as u64),
+        Value::StrArray(items) => {
+            put_header(buf, ANY_VALUE_ARRAY, array_len(items));
+            for item in items {
+                put_header(buf, ARRAY_VALUE_VALUES, framed_len(item.len()));
+                put_bytes(buf, ANY_VALUE_STRING, item.as_bytes());
             }
         }
     }
@@ -483,73 +369,11 @@ fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
 
 /// Writes one `KeyValue` as field `tag` of the enclosing message.
 fn put_attribute(buf: &mut Vec<u8>, tag: u32, key: &str, value: Value<'_>) {
-    let value_len = value.encoded_len();
+    let value_len = value_len(value);
     put_header(buf, tag, framed_len(key.len()) + framed_len(value_len));
     put_bytes(buf, KEY_VALUE_KEY, key.as_bytes());
     put_header(buf, KEY_VALUE_VALUE, value_len);
-    value.encode(buf);
-}
-
-fn span_attribute(buf: &mut Vec<u8>, key: &str, value: Value<'_>) {
-    put_attribute(buf, SPAN_ATTRIBUTES, key, value);
-}
-
-fn payload_attribute(
-    buf: &mut Vec<u8>,
-    scratch: &mut String,
-    key: &str,
-    payload: Option<&Payload>,
-) {
-    if let Some(payload) = payload {
-        span_attribute(buf, key, Value::Str(payload_text(payload, scratch)));
-    }
-}
-
-/// The text sent for a payload. Langfuse stores attribute strings as they are, so a JSON
-/// string literal is unwrapped to its raw text (shown as text rather than as `"..."`); any
-/// other JSON goes as JSON text.
-fn payload_text<'a>(payload: &'a Payload, scratch: &'a mut String) -> &'a str {
-    match payload {
-        Payload::Text(text) => text,
-        Payload::Json(json) => {
-            if json.trim_start().starts_with('"') && decode_json_string(json, scratch) {
-                scratch
-            } else {
-                json
-            }
-        }
-    }
-}
-
-/// Decodes `json` into `out` if it is exactly one JSON string literal. serde_json does the
-/// unescaping; it only allocates for strings that contain escapes.
-fn decode_json_string(json: &str, out: &mut String) -> bool {
-    struct AppendTo<'a>(&'a mut String);
-
-    impl serde::de::Visitor<'_> for AppendTo<'_> {
-        type Value = ();
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON string")
-        }
-
-        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<(), E> {
-            self.0.push_str(value);
-            Ok(())
-        }
-    }
-
-    out.clear();
-    let mut de = serde_json::Deserializer::from_str(json);
-    serde::Deserializer::deserialize_str(&mut de, AppendTo(out)).is_ok() && de.end().is_ok()
-}
-
-/// Formats a timestamp as RFC 3339 UTC with nanoseconds, e.g. `2026-11-25T03:01:02.123456789Z`.
-fn format_iso8601(anchor: &Anchor, at: Timestamp, out: &mut String) {
-    out.clear();
-    let time = UNIX_EPOCH + Duration::from_nanos(anchor.unix_nanos(at));
-    // Writing to a String cannot fail, and u64 nanoseconds end in 2554, inside humantime's range.
-    let _ = write!(out, "{}", humantime::format_rfc3339_nanos(time));
+    put_value(buf, value);
 }
 
 #[cfg(test)]
@@ -568,10 +392,11 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
-    use crate::capture::CaptureSetting;
+    use crate::capture::{CaptureSetting, Payload};
+    use crate::clock::Timestamp;
+    use crate::export::attributes::payload_text;
     use crate::model::{
-        Descriptor, GenerationData, ObservationData, ObservationId, ObservationType,
-        TraceAttributes, TraceId, flags,
+        Descriptor, GenerationData, Level, ObservationData, ObservationType, TraceAttributes, flags,
     };
 
     static RETRIEVE: Descriptor = Descriptor::new(
