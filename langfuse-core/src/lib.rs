@@ -42,6 +42,7 @@
 //! | `observe/` | what `#[observe]` and the manual API call |
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
 //! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs |
+//! | `testing/` | the in-memory recorder for tests (feature `testing`) |
 //!
 //! # Threads and runtimes
 //!
@@ -67,6 +68,8 @@ mod model;
 mod observe;
 mod sampling;
 mod scores;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use client::{Error, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};

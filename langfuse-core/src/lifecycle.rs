@@ -7,6 +7,8 @@
 //! that never configured Langfuse).
 
 use std::sync::Once;
+#[cfg(feature = "testing")]
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use crate::config::Config;
@@ -85,11 +87,15 @@ pub(crate) fn transition(from: State, to: State) -> bool {
 }
 
 /// Whether a new observation should be recorded. One relaxed load on the hot path.
+///
+/// With the `testing` feature, `true` can also mean "a test recorder is open somewhere": the
+/// context then records only the traces started under one (see `context::tap`).
 #[inline(always)]
 pub(crate) fn starts_allowed() -> bool {
     match STATE.load(Ordering::Relaxed) {
         ENABLED => true,
         // Disabled is the other steady state: answer it without a call.
+        #[cfg(not(feature = "testing"))]
         DISABLED => false,
         s => refused(s),
     }
@@ -104,15 +110,48 @@ pub(crate) fn ends_accepted() -> bool {
 #[cold]
 #[inline(never)]
 fn refused(s: u8) -> bool {
-    match s {
+    let globally = match s {
         UNINIT => decide_before_init(),
         SHUTTING_DOWN | SHUT_DOWN => {
+            #[cfg(feature = "testing")]
+            if recorders_open() {
+                return true;
+            }
             count_refused_after_shutdown();
             false
         }
         // Anything else (Disabled, raced in) records nothing.
         _ => false,
+    };
+    #[cfg(feature = "testing")]
+    if !globally {
+        return recorders_open();
     }
+    globally
+}
+
+/// Test recorders open now (`testing` feature): while there is one, observations start even
+/// when the SDK does not record, and the context keeps those started under a recorder.
+#[cfg(feature = "testing")]
+static RECORDERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a test recorder opening.
+#[cfg(feature = "testing")]
+pub(crate) fn recorder_opened() {
+    RECORDERS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Counts a test recorder closing.
+#[cfg(feature = "testing")]
+pub(crate) fn recorder_closed() {
+    RECORDERS.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// Whether a test recorder is open.
+#[cfg(feature = "testing")]
+#[inline]
+pub(crate) fn recorders_open() -> bool {
+    RECORDERS.load(Ordering::Relaxed) != 0
 }
 
 /// Whether new work that is not an observation (a score) is taken now.

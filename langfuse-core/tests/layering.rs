@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "observe",
     "export",
     "client",
+    "testing",
 ];
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{ObservationId, Record, TraceAttributes, TraceId};
+use crate::model::{ObservationId, Record, TraceAttributes, TraceId, flags};
 
 /// What a frame stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +19,8 @@ pub(crate) enum Kind {
 #[derive(Debug)]
 pub(crate) struct Frame {
     /// For an observation, its record in progress. For other kinds, `trace_id` and `id` name
-    /// the parent children attach to and `trace` the attributes they inherit.
+    /// the parent children attach to, `trace` the attributes they inherit and `flags` whether
+    /// they belong to a test recorder (`flags::ROUTED`).
     pub(crate) record: Record,
     pub(crate) kind: Kind,
     /// Whether observations started under this frame are recorded.
@@ -39,6 +40,8 @@ pub(crate) struct ParentContext {
     pub(crate) id: ObservationId,
     pub(crate) sampled: bool,
     pub(crate) remote: bool,
+    /// The trace belongs to a test recorder (`testing` feature; always `false` without it).
+    pub(crate) routed: bool,
     pub(crate) trace: Option<Arc<TraceAttributes>>,
 }
 
@@ -49,6 +52,20 @@ pub(crate) struct ParentKey {
     pub(crate) id: ObservationId,
     pub(crate) sampled: bool,
     pub(crate) remote: bool,
+    pub(crate) routed: bool,
+}
+
+/// Whether `record` belongs to a test recorder; a constant `false` without the `testing`
+/// feature, so that the hot path does not even read the flag.
+#[inline(always)]
+pub(crate) fn routed(record: &Record) -> bool {
+    cfg!(feature = "testing") && record.is_routed()
+}
+
+/// The flags a carrier record gets for a parent that is `routed`.
+#[inline(always)]
+fn carrier_flags(routed: bool) -> u8 {
+    if routed { flags::ROUTED } else { 0 }
 }
 
 impl ParentContext {
@@ -59,6 +76,7 @@ impl ParentContext {
             id: record.id,
             sampled: true,
             remote: false,
+            routed: routed(record),
             trace: record.trace.clone(),
         }
     }
@@ -70,6 +88,7 @@ impl ParentContext {
             id: self.id,
             sampled: self.sampled,
             remote: self.remote,
+            routed: self.routed,
         }
     }
 }
@@ -78,7 +97,12 @@ impl Frame {
     /// A frame standing for `parent`.
     pub(crate) fn parent(parent: ParentContext) -> Self {
         Frame {
-            record: Record::carrier(parent.trace_id, parent.id, parent.trace),
+            record: Record::carrier(
+                parent.trace_id,
+                parent.id,
+                parent.trace,
+                carrier_flags(parent.routed),
+            ),
             kind: Kind::Parent,
             sampled: parent.sampled,
             remote: parent.remote,
@@ -90,7 +114,7 @@ impl Frame {
     #[inline]
     pub(crate) fn unsampled(trace_id: TraceId, id: ObservationId) -> Self {
         Frame {
-            record: Record::carrier(trace_id, id, None),
+            record: Record::carrier(trace_id, id, None, 0),
             kind: Kind::Parent,
             sampled: false,
             remote: false,
@@ -113,7 +137,12 @@ impl Frame {
     pub(crate) fn scope(below: Option<ParentContext>, trace: Arc<TraceAttributes>) -> Self {
         match below {
             Some(below) => Frame {
-                record: Record::carrier(below.trace_id, below.id, Some(trace)),
+                record: Record::carrier(
+                    below.trace_id,
+                    below.id,
+                    Some(trace),
+                    carrier_flags(below.routed),
+                ),
                 kind: Kind::Scope,
                 sampled: below.sampled,
                 remote: below.remote,
@@ -125,6 +154,7 @@ impl Frame {
                     TraceId::PLACEHOLDER,
                     ObservationId::PLACEHOLDER,
                     Some(trace),
+                    0,
                 ),
                 kind: Kind::Scope,
                 sampled: true,
@@ -145,6 +175,7 @@ impl Frame {
             id: self.record.id,
             sampled: self.sampled,
             remote: self.remote,
+            routed: routed(&self.record),
         })
     }
 
@@ -156,6 +187,7 @@ impl Frame {
             id: key.id,
             sampled: key.sampled,
             remote: key.remote,
+            routed: key.routed,
             trace: self.record.trace.clone(),
         })
     }

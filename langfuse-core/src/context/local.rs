@@ -65,6 +65,9 @@ pub(crate) struct Local {
     buffer: Option<LocalBuffer>,
     /// Message of the panic in flight on this thread, stashed by the panic hook.
     pub(crate) panic_message: Option<String>,
+    /// The test recorder whose code runs on this thread now, if any.
+    #[cfg(feature = "testing")]
+    pub(crate) tap: Option<Arc<super::tap::Tap>>,
 }
 
 thread_local! {
@@ -73,6 +76,8 @@ thread_local! {
         rng: fastrand::Rng::new(),
         buffer: None,
         panic_message: None,
+        #[cfg(feature = "testing")]
+        tap: None,
     });
 }
 
@@ -121,6 +126,10 @@ impl Local {
             ParentChoice::Current => self.stack.last().and_then(Frame::key),
             ParentChoice::Given(p) => p.map(ParentContext::key),
         };
+        #[cfg(feature = "testing")]
+        if let Some(plan) = self.plan_for_recorders(choice, parent) {
+            return plan;
+        }
         let Some(parent) = parent else {
             let trace_id = self.new_trace_id();
             if !sampling::keep(trace_id) {
@@ -164,6 +173,73 @@ impl Local {
             flags: if parent.remote { flags::AS_ROOT } else { 0 },
             trace,
         }
+    }
+
+    /// What a trace routed to a test recorder does differently: a child of a routed parent,
+    /// a new trace or the continuation of a remote one under an installed tap, are routed
+    /// (recorded whatever the sampling, counted nowhere). Observations that are not routed
+    /// start only when the SDK itself records: while a recorder is open,
+    /// `lifecycle::starts_allowed` lets every observation this far. `None`: plan as usual.
+    #[cfg(feature = "testing")]
+    #[cold]
+    fn plan_for_recorders(
+        &mut self,
+        choice: ParentChoice<'_>,
+        parent: Option<super::frame::ParentKey>,
+    ) -> Option<Plan> {
+        let inherited = || match choice {
+            ParentChoice::Current => self.stack.last().and_then(|f| f.record.trace.clone()),
+            ParentChoice::Given(p) => p.and_then(|p| p.trace.clone()),
+        };
+        match parent {
+            Some(parent) if parent.routed => {
+                let trace = inherited();
+                let id = self.new_span_id();
+                let as_root = if parent.remote { flags::AS_ROOT } else { 0 };
+                return Some(Plan::Record {
+                    trace_id: parent.trace_id,
+                    id,
+                    parent_id: Some(parent.id),
+                    flags: flags::ROUTED | as_root,
+                    trace,
+                });
+            }
+            Some(parent) if parent.remote && self.tap.is_some() => {
+                if let Some(tap) = &self.tap {
+                    tap.route(parent.trace_id);
+                }
+                let trace = inherited();
+                let id = self.new_span_id();
+                return Some(Plan::Record {
+                    trace_id: parent.trace_id,
+                    id,
+                    parent_id: Some(parent.id),
+                    flags: flags::ROUTED | flags::AS_ROOT,
+                    trace,
+                });
+            }
+            None if self.tap.is_some() => {
+                let trace_id = self.new_trace_id();
+                if let Some(tap) = &self.tap {
+                    tap.route(trace_id);
+                }
+                let id = self.new_span_id();
+                // A detached scope's attributes still apply to the new trace.
+                let trace = match choice {
+                    ParentChoice::Current => self.stack.last().and_then(|f| f.record.trace.clone()),
+                    ParentChoice::Given(_) => None,
+                };
+                return Some(Plan::Record {
+                    trace_id,
+                    id,
+                    parent_id: None,
+                    flags: flags::ROUTED,
+                    trace,
+                });
+            }
+            _ => {}
+        }
+        (!crate::lifecycle::is_enabled()).then_some(Plan::Nothing)
     }
 
     /// Begins an observation under the chosen parent and returns its frame (to carry in a
@@ -330,6 +406,13 @@ impl Local {
         let Some(frame) = self.stack.last_mut() else {
             return;
         };
+        #[cfg(feature = "testing")]
+        if frame.kind == Kind::Observation && frame.record.is_routed() {
+            if let Some(observation) = self.stack.pop().and_then(Frame::into_observation) {
+                self.end(observation);
+            }
+            return;
+        }
         if frame.kind != Kind::Observation || !crate::lifecycle::ends_accepted() {
             if frame.kind == Kind::Observation {
                 collector::count_dropped_after_shutdown(1);
@@ -354,6 +437,10 @@ impl Local {
     /// Hands a closed record to the exporter through this thread's ring.
     #[inline]
     fn hand_off(&mut self, record: Record) {
+        #[cfg(feature = "testing")]
+        if record.is_routed() {
+            return super::tap::deliver(record);
+        }
         if crate::lifecycle::ends_accepted() {
             self.buffer().push(record);
         } else {

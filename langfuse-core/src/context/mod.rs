@@ -17,6 +17,8 @@ mod local;
 mod panic;
 mod scope;
 mod spawn;
+#[cfg(feature = "testing")]
+pub(crate) mod tap;
 mod traceparent;
 
 pub(crate) use frame::{Frame, FrameSlot, Kind, ParentContext};
@@ -50,6 +52,10 @@ pub(crate) fn snapshot() -> Option<Frame> {
 /// shared queue where thread-locals are unusable (thread teardown). After shutdown it is
 /// counted as dropped instead.
 pub(crate) fn hand_off(record: Record) {
+    #[cfg(feature = "testing")]
+    if record.is_routed() {
+        return tap::deliver(record);
+    }
     if !lifecycle::ends_accepted() {
         collector::count_dropped_after_shutdown(1);
         return;
@@ -74,7 +80,17 @@ pub(crate) fn end_detached(mut record: Record) {
 /// Whether observations started here would be recorded: tracing records and the current
 /// context, if any, is sampled in.
 pub(crate) fn recording_here() -> bool {
-    lifecycle::is_enabled() && with_local(|l| l.recording_here()).unwrap_or(false)
+    may_record() && with_local(|l| l.recording_here()).unwrap_or(false)
+}
+
+/// Whether anything can be recorded at all: the SDK records, or a test recorder is open.
+#[inline]
+pub(crate) fn may_record() -> bool {
+    #[cfg(feature = "testing")]
+    if lifecycle::recorders_open() {
+        return true;
+    }
+    lifecycle::is_enabled()
 }
 
 /// The id of the trace the current observation belongs to, if one is running and recorded.

@@ -136,6 +136,7 @@ impl Traceparent {
             id: self.parent_id,
             sampled: sampling::keep(self.trace_id),
             remote: true,
+            routed: false,
             trace: None,
         }
     }

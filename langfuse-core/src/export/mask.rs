@@ -64,6 +64,13 @@ impl Masker {
         self.warn_about_failures(Instant::now());
     }
 
+    /// Masks records outside the exporter's queue (a test recorder's), by the same rules.
+    #[cfg(feature = "testing")]
+    pub(crate) fn mask_in_place<'a>(&mut self, records: impl Iterator<Item = &'a mut Record>) {
+        self.mask_records(records);
+        self.warn_about_failures(Instant::now());
+    }
+
     /// Masks every maskable field of `records` in place. Returns the records' captured bytes
     /// before and after.
     fn mask_records<'a>(

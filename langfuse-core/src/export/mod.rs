@@ -10,7 +10,6 @@ pub(crate) mod drop_warning;
 pub(crate) mod mask;
 pub(crate) mod otlp;
 pub(crate) mod project;
-pub(crate) mod score_body;
 pub(crate) mod scores;
 pub(crate) mod transport;
 pub(crate) mod worker;

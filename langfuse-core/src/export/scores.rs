@@ -17,7 +17,6 @@ use tokio::sync::mpsc;
 use tokio::task::{self, JoinError, JoinSet};
 
 use super::drop_warning::DropWarning;
-use super::score_body;
 use super::transport::{Delivery, ExportOutcome, HttpTransport, JSON, TransportSettings};
 use crate::config::{Config, ExporterKind};
 use crate::model::{FlushReport, Stats};
@@ -170,9 +169,9 @@ impl ScoreExporter {
             self.next_cut += 1;
             match &self.route {
                 Route::Http { transport, url } => {
-                    let body = match score_body::request_json(
+                    let body = match scores::request_json(
                         &score,
-                        &random_id(),
+                        &scores::random_id(),
                         self.environment.as_deref(),
                     ) {
                         Ok(body) => body,
@@ -191,7 +190,7 @@ impl ScoreExporter {
                         .insert(handle.id(), InFlight { seq, score });
                 }
                 Route::Console => {
-                    let line = score_body::console_line(&score);
+                    let line = scores::console_line(&score);
                     if let Err(e) = writeln!(std::io::stderr().lock(), "{line}") {
                         tracing::warn!(target: "langfuse", "console exporter could not write: {e}");
                     }
@@ -346,43 +345,9 @@ fn route(config: &Config, span_transport: Option<&Arc<HttpTransport>>) -> Route 
     }
 }
 
-/// A random UUID (version 4), the id of a score that has none: Langfuse upserts by id, so a
-/// retried request cannot create the score twice.
-fn random_id() -> String {
-    let bits = fastrand::u128(..);
-    // Version 4, variant 10.
-    let bits = (bits & !(0xf << 76)) | (0x4 << 76);
-    let bits = (bits & !(0x3 << 62)) | (0x2 << 62);
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        (bits >> 96) as u32,
-        (bits >> 80) as u16,
-        (bits >> 64) as u16,
-        (bits >> 48) as u16,
-        bits & 0xffff_ffff_ffff
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn random_ids_are_version_4_uuids() {
-        let id = random_id();
-        assert_eq!(id.len(), 36, "{id}");
-        let parts: Vec<&str> = id.split('-').collect();
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            [8, 4, 4, 4, 12]
-        );
-        assert!(parts[2].starts_with('4'), "{id}");
-        assert!(
-            matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
-            "{id}"
-        );
-        assert_ne!(random_id(), id);
-    }
 
     fn config(builder: crate::ConfigBuilder) -> Config {
         builder.ignore_environment().build().unwrap()

@@ -62,6 +62,9 @@ pub(crate) mod flags {
     /// The observation joined a remote parent: Langfuse treats it as the trace root
     /// (`langfuse.internal.as_root`).
     pub(crate) const AS_ROOT: u8 = 1;
+    /// The trace was started under a test recorder (`testing` feature): the record goes to
+    /// that recorder instead of the exporter.
+    pub(crate) const ROUTED: u8 = 2;
 }
 
 /// A finished observation, as handed from the hot path to the exporter thread.
@@ -106,12 +109,19 @@ impl Record {
         self.flags & flags::AS_ROOT != 0
     }
 
+    /// Whether the record belongs to a test recorder rather than the exporter.
+    #[inline]
+    pub(crate) fn is_routed(&self) -> bool {
+        self.flags & flags::ROUTED != 0
+    }
+
     /// A record that carries a parent's ids and attributes inside a non-observation frame.
     #[inline]
     pub(crate) fn carrier(
         trace_id: TraceId,
         id: ObservationId,
         trace: Option<Arc<TraceAttributes>>,
+        flags: u8,
     ) -> Self {
         let now = Timestamp::ZERO;
         Record {
@@ -122,7 +132,7 @@ impl Record {
             end: now,
             descriptor: &CARRIER,
             level: Level::Default,
-            flags: 0,
+            flags,
             data: None,
             trace,
         }

@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::capture::{self, Payload, merge_objects, serialize_bounded};
 use crate::clock::{self, Timestamp};
 use crate::context::{self, with_local};
-use crate::lifecycle;
 use crate::model::{GenerationData, Level, ObservationData, Record, TraceAttributes};
 
 /// Fields to change on the current observation; see [`update_current_span`] and
@@ -275,7 +274,7 @@ impl ObservationUpdate {
 
 /// Runs `update` against the current observation, if a recorded one is current.
 fn update_current(update: impl FnOnce(&mut ObservationUpdate), want_generation: bool) -> bool {
-    if !lifecycle::is_enabled() {
+    if !context::may_record() {
         return false;
     }
     let Some(kind) = with_local(|l| l.current_observation().map(|o| o.descriptor.kind())).flatten()

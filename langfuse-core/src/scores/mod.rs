@@ -6,7 +6,7 @@
 //! retries as span exports (see `export::scores`).
 //!
 //! Counting rule: every score given while the client records is counted in
-//! [`Stats::scores_created`] and ends in exactly one of `scores_exported`, a `scores_dropped_*`
+//! [`Stats::scores_created`](crate::Stats::scores_created) and ends in exactly one of `scores_exported`, a `scores_dropped_*`
 //! counter, or `scores_pending`.
 
 use std::fmt;
@@ -21,9 +21,11 @@ use crate::model::{ObservationId, TraceId};
 use crate::sampling;
 
 mod queue;
+mod request;
 
 use queue::enqueue;
 pub(crate) use queue::{Fate, MAX_QUEUED_SCORES, counters, take_receiver};
+pub(crate) use request::{console_line, random_id, request_json};
 
 /// Largest metadata of one score, as JSON: the Python SDK's limit on one score event.
 const MAX_METADATA_BYTES: usize = 1_000_000;
@@ -41,7 +43,7 @@ const TEXT_CHARS: std::ops::RangeInclusive<usize> = 1..=500;
 /// [`Observation::score_trace`] fill the target in.
 ///
 /// A score is checked when it is handed over; an invalid one is dropped with a warning (target
-/// `langfuse`) naming the problem, and counted in [`Stats::scores_dropped_invalid`]. The scores
+/// `langfuse`) naming the problem, and counted in [`Stats::scores_dropped_invalid`](crate::Stats::scores_dropped_invalid). The scores
 /// API takes no timestamp: Langfuse stamps a score when it receives it.
 ///
 /// [`Observation::score`]: crate::Observation::score
@@ -451,13 +453,13 @@ impl fmt::Display for Invalid {
 
 /// Creates a score: checks it, then hands it to the exporter thread, which sends it to
 /// Langfuse (`POST /api/public/scores`) with retries. Never blocks and never fails: a
-/// problem is logged (target `langfuse`) and counted in [`Stats`].
+/// problem is logged (target `langfuse`) and counted in [`Stats`](crate::Stats).
 ///
 /// The score is dropped, and counted, when it is invalid, when its trace is sampled out (so
 /// that scores follow the trace's sampling decision, as in the Python SDK), or when 10,000
 /// scores are already queued.
 /// With tracing disabled it is a no-op; after shutdown it is refused and counted in
-/// [`Stats::scores_refused_after_shutdown`].
+/// [`Stats::scores_refused_after_shutdown`](crate::Stats::scores_refused_after_shutdown).
 ///
 /// ```
 /// use langfuse_core::{Score, create_score};
@@ -478,7 +480,7 @@ pub fn create_score(score: Score) {
 /// [`current_trace_id`](crate::current_trace_id) and
 /// [`current_observation_id`](crate::current_observation_id) return). Outside any observation
 /// the score is dropped with a warning; in a sampled-out trace it is dropped silently. Both are
-/// counted in [`Stats`].
+/// counted in [`Stats`](crate::Stats).
 ///
 /// ```
 /// use langfuse_core::{Score, score_current_span};
@@ -502,7 +504,7 @@ pub fn score_current_span(score: Score) {
 
 /// Scores the current trace: fills in its trace id (any observation id set on the score is
 /// cleared, so the score is about the whole trace). Outside any trace the score is dropped with
-/// a warning; in a sampled-out trace it is dropped silently. Both are counted in [`Stats`].
+/// a warning; in a sampled-out trace it is dropped silently. Both are counted in [`Stats`](crate::Stats).
 ///
 /// ```
 /// use langfuse_core::{Score, score_current_trace};
@@ -531,6 +533,10 @@ pub(crate) enum Target {
 
 /// Checks, samples and queues a score.
 pub(crate) fn submit(mut score: Score, target: Target) {
+    #[cfg(feature = "testing")]
+    if lifecycle::recorders_open() && submit_to_recorder(&mut score, &target) {
+        return;
+    }
     if !accepting() {
         return;
     }
@@ -566,6 +572,34 @@ pub(crate) fn submit(mut score: Score, target: Target) {
         return drop_invalid(&score, &problem);
     }
     enqueue(score);
+}
+
+/// Gives the score to the test recorder of its trace, if that trace is routed to one; `false`
+/// otherwise (the score then goes the usual way). A routed score is checked like any other,
+/// and counted nowhere: the recorder holds it.
+#[cfg(feature = "testing")]
+fn submit_to_recorder(score: &mut Score, target: &Target) -> bool {
+    let (trace_id, observation_id) = match target {
+        Target::AsGiven => match score.trace_id {
+            Some(trace_id) => (trace_id, score.observation_id),
+            None => return false,
+        },
+        Target::Current { observation } => match current_key() {
+            Some((trace_id, id, _)) => (trace_id, observation.then_some(id)),
+            None => return false,
+        },
+        Target::Handle(Some((trace_id, observation_id))) => (*trace_id, *observation_id),
+        Target::Handle(None) => return false,
+    };
+    crate::context::tap::deliver_score(trace_id, || {
+        score.trace_id = Some(trace_id);
+        score.observation_id = observation_id;
+        if let Err(problem) = score.check_fields().and_then(|()| score.check_target()) {
+            tracing::warn!(target: "langfuse", score = %score.name, "score dropped, not sent: {problem}");
+            return None;
+        }
+        request_json(score, &random_id(), None).ok()
+    })
 }
 
 /// Whether scores are taken now. Mirrors what observations do: nothing at all when disabled,

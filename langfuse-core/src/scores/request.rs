@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::ser::SerializeMap as _;
 
-use crate::scores::{Metadata, Score, Value};
+use super::{Metadata, Score, Value};
 
 /// The `CreateScoreRequest` JSON body. `id` is used when the score has none of its own;
 /// `default_environment` when it has no environment. Runs on the exporter thread.
@@ -101,6 +101,23 @@ impl Serialize for RequestBody<'_> {
     }
 }
 
+/// A random UUID (version 4), the id of a score that has none: Langfuse upserts by id, so a
+/// retried request cannot create the score twice.
+pub(crate) fn random_id() -> String {
+    let bits = fastrand::u128(..);
+    // Version 4, variant 10.
+    let bits = (bits & !(0xf << 76)) | (0x4 << 76);
+    let bits = (bits & !(0x3 << 62)) | (0x2 << 62);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        (bits >> 96) as u32,
+        (bits >> 80) as u16,
+        (bits >> 64) as u16,
+        (bits >> 48) as u16,
+        bits & 0xffff_ffff_ffff
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +205,22 @@ mod tests {
             None,
         );
         assert_eq!(run["datasetRunId"], "run-1");
+    }
+
+    #[test]
+    fn random_ids_are_version_4_uuids() {
+        let id = random_id();
+        assert_eq!(id.len(), 36, "{id}");
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'), "{id}");
+        assert!(
+            matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "{id}"
+        );
+        assert_ne!(random_id(), id);
     }
 }

@@ -1,0 +1,119 @@
+//! Taps: where the traces started under a test recorder go instead of the exporter (the
+//! `testing` feature; see `langfuse::testing`).
+//!
+//! A recorder opens a [`Tap`] and installs it on the threads that run its code (for the
+//! duration of a closure, or of each poll of a future). A trace that starts where a tap is
+//! installed is *routed*: its id is registered with the tap and every observation of it
+//! carries `flags::ROUTED`, inherited like the trace id, so that it reaches the tap from
+//! any thread or task the context travels to. A routed record skips sampling, the counters
+//! and the exporter; when it ends it is looked up by trace id and moved into its tap.
+//!
+//! Nothing here runs without the `testing` feature, and with it only routed observations
+//! (and the start of any observation while a recorder is open) pay for a lookup.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Weak};
+
+use parking_lot::Mutex;
+
+use super::local::with_local;
+use crate::lifecycle;
+use crate::model::{Record, TraceId};
+
+/// What one recorder receives.
+#[derive(Debug, Default)]
+pub(crate) struct Tap {
+    records: Mutex<Vec<Record>>,
+    /// `CreateScoreRequest` bodies of the scores given for routed traces, as the exporter
+    /// would send them (without the configured default environment, which the recorder adds).
+    scores: Mutex<Vec<Vec<u8>>>,
+    /// The traces routed here, to unregister when the tap closes.
+    traces: Mutex<Vec<TraceId>>,
+}
+
+/// Routed traces and their taps.
+static ROUTES: LazyLock<Mutex<HashMap<TraceId, Weak<Tap>>>> = LazyLock::new(Default::default);
+
+impl Tap {
+    /// Opens a tap: while it lives, observations may start even when the SDK does not record.
+    pub(crate) fn open() -> Arc<Tap> {
+        lifecycle::recorder_opened();
+        Arc::new(Tap::default())
+    }
+
+    /// Routes the trace `trace_id` here, unless it is routed already.
+    pub(crate) fn route(self: &Arc<Self>, trace_id: TraceId) {
+        let mut routes = ROUTES.lock();
+        if routes.get(&trace_id).is_some_and(|t| t.strong_count() > 0) {
+            return;
+        }
+        routes.insert(trace_id, Arc::downgrade(self));
+        self.traces.lock().push(trace_id);
+    }
+
+    /// The records received so far, in the order they ended.
+    pub(crate) fn records(&self) -> Vec<Record> {
+        self.records.lock().clone()
+    }
+
+    /// The score bodies received so far.
+    pub(crate) fn scores(&self) -> Vec<Vec<u8>> {
+        self.scores.lock().clone()
+    }
+
+    /// The traces routed here so far, in the order they started.
+    pub(crate) fn traces(&self) -> Vec<TraceId> {
+        self.traces.lock().clone()
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        let mut routes = ROUTES.lock();
+        for trace_id in self.traces.get_mut().drain(..) {
+            if routes.get(&trace_id).is_some_and(|t| t.strong_count() == 0) {
+                routes.remove(&trace_id);
+            }
+        }
+        lifecycle::recorder_closed();
+    }
+}
+
+/// The tap of a routed trace, if it is still open.
+pub(crate) fn tap_of(trace_id: TraceId) -> Option<Arc<Tap>> {
+    ROUTES.lock().get(&trace_id).and_then(Weak::upgrade)
+}
+
+/// Moves a finished routed record into its tap; dropped if the tap has closed.
+#[cold]
+pub(crate) fn deliver(record: Record) {
+    if let Some(tap) = tap_of(record.trace_id) {
+        tap.records.lock().push(record);
+    }
+}
+
+/// Gives a score body to the tap of `trace_id`. Returns `false` when the trace is not routed.
+pub(crate) fn deliver_score(trace_id: TraceId, body: impl FnOnce() -> Option<Vec<u8>>) -> bool {
+    let Some(tap) = tap_of(trace_id) else {
+        return false;
+    };
+    if let Some(body) = body() {
+        tap.scores.lock().push(body);
+    }
+    true
+}
+
+/// Runs `f` with `tap` installed on this thread: traces started inside are routed to it.
+/// Taps nest: the previous one is back when `f` returns or unwinds.
+pub(crate) fn with_tap<T>(tap: &Arc<Tap>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<Tap>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            with_local(|local| local.tap = previous);
+        }
+    }
+    let previous = with_local(|local| local.tap.replace(Arc::clone(tap))).flatten();
+    let _restore = Restore(previous);
+    f()
+}
