@@ -1,12 +1,10 @@
 //! Scores end to end: what reaches `POST /api/public/scores`, checked against the
-//! `CreateScoreRequest` schema of Langfuse's OpenAPI spec (read at test time), plus retries,
+//! `CreateScoreRequest` schema of Langfuse's OpenAPI spec (vendored in tests/data), plus retries,
 //! rejections, sampling, validation, flush and shutdown, with the counters of each.
 
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -24,85 +22,8 @@ fn trace() -> TraceId {
     TRACE.parse().unwrap()
 }
 
-// --- the schema ---------------------------------------------------------------------------
-
-/// Langfuse's OpenAPI spec: `shared/` beside the workspace (CI's layout), or beside one of its
-/// parents (a git worktree one level further down).
-fn spec_path() -> PathBuf {
-    let beside = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/langfuse-openapi.yml"
-    ));
-    if beside.is_file() {
-        return beside;
-    }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("shared/langfuse-openapi.yml"))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| panic!("langfuse-openapi.yml not found at {}", beside.display()))
-}
-
-/// A validator for `CreateScoreRequest`, built once per test process.
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        let text = std::fs::read_to_string(spec_path()).expect("read the OpenAPI spec");
-        let spec: Value = serde_yaml_ng::from_str(&text).expect("parse the OpenAPI spec");
-        let mut schemas = spec["components"]["schemas"].clone();
-        assert!(
-            schemas.get("CreateScoreRequest").is_some(),
-            "the spec defines CreateScoreRequest"
-        );
-        to_json_schema(&mut schemas);
-        // The server ignores unknown fields, but the SDK must send none: the schema is made
-        // strict so that a field it does not define fails the test.
-        schemas["CreateScoreRequest"]["additionalProperties"] = json!(false);
-        let root = json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$ref": "#/components/schemas/CreateScoreRequest",
-            "components": { "schemas": schemas },
-        });
-        jsonschema::validator_for(&root).expect("CreateScoreRequest compiles as a JSON schema")
-    })
-}
-
-/// Rewrites OpenAPI 3.0's `nullable: true` into JSON Schema, everywhere under `value`.
-fn to_json_schema(value: &mut Value) {
-    match value {
-        Value::Array(items) => items.iter_mut().for_each(to_json_schema),
-        Value::Object(map) => {
-            map.values_mut().for_each(to_json_schema);
-            if map.remove("nullable") != Some(Value::Bool(true)) {
-                return;
-            }
-            match map.get("type").cloned() {
-                Some(Value::String(kind)) => {
-                    map.insert("type".into(), json!([kind, "null"]));
-                    if let Some(Value::Array(options)) = map.get_mut("enum") {
-                        options.push(Value::Null);
-                    }
-                }
-                // `$ref`, `oneOf`...: null or the schema as it is.
-                _ => {
-                    let schema = Value::Object(std::mem::take(map));
-                    map.insert("anyOf".into(), json!([schema, { "type": "null" }]));
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 fn assert_valid(body: &Value) {
-    let errors: Vec<String> = validator()
-        .iter_errors(body)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "not a valid CreateScoreRequest: {errors:?}\n{body:#}"
-    );
+    support::openapi::assert_valid("CreateScoreRequest", body);
 }
 
 /// Every request to the scores endpoint: one JSON object each, valid against the schema, sent
@@ -158,7 +79,10 @@ fn the_schema_check_is_not_vacuous() {
         json!({ "name": "n", "value": 1.0, "metadata": [1] }),
         json!({ "name": "n", "value": 1.0, "timestamp": "2024-01-01T00:00:00Z" }),
     ] {
-        assert!(!validator().is_valid(&bad), "accepted {bad}");
+        assert!(
+            !support::openapi::errors("CreateScoreRequest", &bad).is_empty(),
+            "accepted {bad}"
+        );
     }
     // OpenAPI's `nullable` is understood.
     assert_valid(&json!({ "name": "n", "value": "x", "comment": null, "dataType": null }));

@@ -31,6 +31,8 @@ use prost::Message as _;
 use tokio::sync::oneshot;
 
 pub mod logs;
+pub mod openapi;
+pub mod process;
 pub mod setup;
 
 /// Path of the OTLP traces endpoint.
@@ -497,6 +499,33 @@ impl Receiver {
             log.iter()
                 .map(|r| format!("{} {} -> {}", r.method, r.path, r.reply.status))
                 .collect::<Vec<_>>(),
+        );
+        spans
+    }
+
+    /// Waits until at least `count` accepted spans of the trace `trace_id` have arrived and
+    /// returns the spans of that trace; for tests that share a client (and a receiver) with
+    /// others in the same binary. Panics with what did arrive if `timeout` passes first.
+    pub fn wait_for_trace(
+        &self,
+        trace_id: impl fmt::Display,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<ReceivedSpan> {
+        let trace_id = trace_id.to_string();
+        let of_trace = |log: &[RecordedRequest]| -> Vec<ReceivedSpan> {
+            spans_of(log)
+                .into_iter()
+                .filter(|s| s.trace_id() == trace_id)
+                .collect()
+        };
+        let log = self.wait_until(timeout, |log| of_trace(log).len() >= count);
+        let spans = of_trace(&log);
+        assert!(
+            spans.len() >= count,
+            "expected {count} spans of trace {trace_id} within {timeout:?}, got {}: {:?}",
+            spans.len(),
+            spans.iter().map(ReceivedSpan::name).collect::<Vec<_>>(),
         );
         spans
     }

@@ -1,6 +1,7 @@
 //! Starting the SDK against a [`Receiver`] and reading back what it received.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use langfuse::{ConfigBuilder, Langfuse, LangfuseGuard};
@@ -29,6 +30,21 @@ pub fn init(receiver: &Receiver) -> LangfuseGuard {
     config_for(receiver)
         .init()
         .expect("valid test configuration")
+}
+
+/// The client this test binary shares, started on first use against one receiver (with
+/// [`config_for`]'s settings) and never shut down. Tests that use it run side by side on
+/// `cargo test`'s threads and tell their data apart by trace id
+/// ([`Receiver::wait_for_trace`]); a test that needs a configuration, a receiver or a
+/// shutdown of its own runs in its own process instead (`own_process!`).
+pub fn shared() -> &'static Receiver {
+    static SHARED: OnceLock<Receiver> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let receiver = Receiver::start();
+        // Never dropped: the client lives as long as the test binary.
+        std::mem::forget(init(&receiver));
+        receiver
+    })
 }
 
 /// Received spans indexed for assertions about their tree.
