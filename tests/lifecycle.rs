@@ -59,7 +59,7 @@ fn a_second_init_is_refused() {
     let _guard = setup::init(&receiver);
     assert!(matches!(
         setup::config_for(&receiver).init(),
-        Err(Error::AlreadyInitialized)
+        Err(Error::AlreadyInitialized { .. })
     ));
 }
 

@@ -5,6 +5,7 @@
 //! the exporter thread and its HTTP client start, so no request ever pays for them.
 
 use std::fmt;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -40,8 +41,13 @@ static CLIENT: OnceLock<Langfuse> = OnceLock::new();
 pub enum Error {
     /// A setting or environment variable is invalid. Tracing stays disabled.
     Config(ConfigError),
-    /// A client already exists in this process (from `init()` or `get_client()`).
-    AlreadyInitialized,
+    /// A client already exists in this process: `init()` or `get_client()` started it, at
+    /// `first_call`. There is one client (and one exporter) per process; keep the guard of
+    /// the first `init()`, or use [`get_client`] to reach the running client.
+    AlreadyInitialized {
+        /// The call that started the client.
+        first_call: FirstCall,
+    },
     /// The exporter thread could not start.
     Exporter(String),
 }
@@ -50,8 +56,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config(e) => write!(f, "langfuse configuration: {e}"),
-            Self::AlreadyInitialized => f.write_str(
-                "langfuse is already initialized in this process (init() or get_client() ran before)",
+            Self::AlreadyInitialized { first_call } => write!(
+                f,
+                "langfuse is already initialized in this process: {first_call} started it; \
+                 there is one client per process (keep the first guard, or use get_client())"
             ),
             Self::Exporter(e) => write!(f, "langfuse exporter thread could not start: {e}"),
         }
@@ -72,6 +80,52 @@ impl From<ConfigError> for Error {
         Self::Config(e)
     }
 }
+
+/// Where the process-wide client was started: by which function, at which line of the
+/// caller's code.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let first = langfuse_core::Langfuse::builder().ignore_environment().init()?;
+/// let second = langfuse_core::init().unwrap_err();
+/// match &second {
+///     langfuse_core::Error::AlreadyInitialized { first_call } => {
+///         assert_eq!(first_call.function(), "init");
+///         assert_eq!(first_call.location().file(), file!());
+///     }
+///     other => panic!("{other}"),
+/// }
+/// println!("{second}"); // "... init() at src/main.rs:3:14 started it ..."
+/// # drop(first);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstCall {
+    function: &'static str,
+    location: &'static Location<'static>,
+}
+
+impl FirstCall {
+    /// `"init"` (also for `Langfuse::builder()...init()`) or `"get_client"`.
+    pub fn function(&self) -> &'static str {
+        self.function
+    }
+
+    /// The caller's source location.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+}
+
+impl fmt::Display for FirstCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}() at {}", self.function, self.location)
+    }
+}
+
+/// The call that started the client, once one has.
+static FIRST_CALL: OnceLock<FirstCall> = OnceLock::new();
 
 /// A handle to the process-wide client. Cheap to clone; every clone is the same client.
 ///
@@ -125,6 +179,7 @@ pub(crate) fn existing_client() -> Option<&'static Langfuse> {
 /// let _langfuse = langfuse_core::init().expect("valid LANGFUSE_* configuration");
 /// // ... run the service; every #[observe] call is traced ...
 /// ```
+#[track_caller]
 pub fn init() -> Result<LangfuseGuard, Error> {
     Config::builder().init()
 }
@@ -138,25 +193,44 @@ pub fn init() -> Result<LangfuseGuard, Error> {
 /// let stats = langfuse_core::get_client().stats();
 /// println!("{} observations exported so far", stats.exported);
 /// ```
+#[track_caller]
 pub fn get_client() -> Langfuse {
+    let caller = Location::caller();
     CLIENT
-        .get_or_init(|| match Config::from_env() {
-            Ok(config) => start(config).unwrap_or_else(|e| {
-                tracing::error!(target: "langfuse", "{e}; tracing is disabled");
-                lifecycle::set(State::Disabled);
-                Langfuse { inner: None }
-            }),
-            Err(e) => {
-                tracing::error!(target: "langfuse", "invalid configuration: {e}; tracing is disabled");
-                lifecycle::set(State::Disabled);
-                Langfuse { inner: None }
-            }
+        .get_or_init(|| {
+            let _ = FIRST_CALL.set(FirstCall {
+                function: "get_client",
+                location: caller,
+            });
+            start_from_env()
         })
         .clone()
 }
 
+/// The client `get_client` starts: from the environment, or disabled (with the error logged).
+fn start_from_env() -> Langfuse {
+    match Config::from_env() {
+        Ok(config) => start(config).unwrap_or_else(|e| {
+            tracing::error!(target: "langfuse", "{e}; tracing is disabled");
+            lifecycle::set(State::Disabled);
+            Langfuse { inner: None }
+        }),
+        Err(e) => {
+            tracing::error!(target: "langfuse", "invalid configuration: {e}; tracing is disabled");
+            lifecycle::set(State::Disabled);
+            Langfuse { inner: None }
+        }
+    }
+}
+
+// Starting a client is the client's job, and the configuration layer cannot know the client:
+// this one method of `ConfigBuilder` lives here rather than in `config/builder.rs`.
 impl ConfigBuilder {
     /// Builds the configuration and starts the process-wide client with it.
+    ///
+    /// There is one client per process. Called when one is already running (a second
+    /// `init()`, or after `get_client()` started one), it starts nothing and returns
+    /// [`Error::AlreadyInitialized`] naming the call that did.
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -169,7 +243,9 @@ impl ConfigBuilder {
     ///     .init()
     ///     .expect("valid configuration");
     /// ```
+    #[track_caller]
     pub fn init(self) -> Result<LangfuseGuard, Error> {
+        let caller = Location::caller();
         let config = match self.build() {
             Ok(config) => config,
             Err(e) => {
@@ -180,23 +256,40 @@ impl ConfigBuilder {
         };
         let mut started = None;
         let mut error = None;
-        CLIENT.get_or_init(|| match start(config) {
-            Ok(client) => {
-                started = Some(client.clone());
-                client
-            }
-            Err(e) => {
-                error = Some(e);
-                lifecycle::set(State::Disabled);
-                Langfuse { inner: None }
-            }
+        CLIENT.get_or_init(|| {
+            let _ = FIRST_CALL.set(FirstCall {
+                function: "init",
+                location: caller,
+            });
+            start_or_disabled(config, &mut started, &mut error)
         });
         if let Some(e) = error {
             return Err(e);
         }
         match started {
             Some(client) => Ok(LangfuseGuard { client }),
-            None => Err(Error::AlreadyInitialized),
+            None => Err(Error::AlreadyInitialized {
+                first_call: *FIRST_CALL.get().expect("set with the client"),
+            }),
+        }
+    }
+}
+
+/// `init`'s start: the client, or a disabled one with the error kept for the caller.
+fn start_or_disabled(
+    config: Config,
+    started: &mut Option<Langfuse>,
+    error: &mut Option<Error>,
+) -> Langfuse {
+    match start(config) {
+        Ok(client) => {
+            *started = Some(client.clone());
+            client
+        }
+        Err(e) => {
+            *error = Some(e);
+            lifecycle::set(State::Disabled);
+            Langfuse { inner: None }
         }
     }
 }
