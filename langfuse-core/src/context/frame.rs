@@ -26,7 +26,7 @@ pub(crate) struct Frame {
     /// Whether observations started under this frame are recorded.
     pub(crate) sampled: bool,
     /// The parent is in another process: the first observation under it is marked as this
-    /// service's root of the trace (`langfuse.internal.as_root`).
+    /// service's root of the trace (`langfuse.internal.is_app_root` and `as_root`).
     pub(crate) remote: bool,
     /// A scope outside any trace: there is no parent, children start new traces.
     pub(crate) detached: bool,

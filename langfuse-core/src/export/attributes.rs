@@ -164,7 +164,10 @@ pub(crate) fn write_span<W: SpanWriter>(
         payload_attribute(out, text, "langfuse.trace.output", trace.output.as_ref());
     }
     if record.is_as_root() {
+        // This service's root of a remote trace: v4 servers (the events table) read
+        // `is_app_root`, v3 servers `as_root`.
         out.attribute("langfuse.internal.as_root", Value::Bool(true));
+        out.attribute("langfuse.internal.is_app_root", Value::Bool(true));
     }
 
     if record.level == Level::Error {

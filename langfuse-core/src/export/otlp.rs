@@ -937,12 +937,15 @@ mod tests {
         joined.parent_id = ObservationId::from_u64(99);
         joined.flags = flags::AS_ROOT;
         let span = one_span(vec![joined]);
-        assert_eq!(
-            attr(&span.attributes, "langfuse.internal.as_root"),
-            Some(&AnyValue::BoolValue(true))
-        );
-        let plain = one_span(vec![record(1, &RETRIEVE)]);
-        assert!(attr(&plain.attributes, "langfuse.internal.as_root").is_none());
+        for key in ["langfuse.internal.as_root", "langfuse.internal.is_app_root"] {
+            assert_eq!(
+                attr(&span.attributes, key),
+                Some(&AnyValue::BoolValue(true)),
+                "{key}"
+            );
+            let plain = one_span(vec![record(1, &RETRIEVE)]);
+            assert!(attr(&plain.attributes, key).is_none(), "{key}");
+        }
     }
 
     #[test]
@@ -1016,6 +1019,7 @@ mod tests {
             "langfuse.trace.input",
             "langfuse.trace.output",
             "langfuse.internal.as_root",
+            "langfuse.internal.is_app_root",
         ];
         expected.sort_unstable();
         assert_eq!(sent, expected);

@@ -60,7 +60,7 @@ static CARRIER: Descriptor = Descriptor::new(
 /// Bit flags of a [`Record`].
 pub(crate) mod flags {
     /// The observation joined a remote parent: Langfuse treats it as the trace root
-    /// (`langfuse.internal.as_root`).
+    /// (`langfuse.internal.is_app_root`, and `as_root` for v3 servers).
     pub(crate) const AS_ROOT: u8 = 1;
     /// The trace was started under a test recorder (`testing` feature): the record goes to
     /// that recorder instead of the exporter.

@@ -266,9 +266,12 @@ impl RecordedObservation {
         self.json("langfuse.trace.output")
     }
 
-    /// Whether it starts this service's part of a remote trace (`langfuse.internal.as_root`).
+    /// Whether it starts this service's part of a remote trace, so that Langfuse shows it as
+    /// a root (`langfuse.internal.is_app_root` for v4 servers, and `langfuse.internal.as_root`
+    /// for v3 servers: both are sent).
     pub fn is_remote_root(&self) -> bool {
-        self.attribute("langfuse.internal.as_root") == Some(&AttributeValue::Bool(true))
+        let marked = |key| self.attribute(key) == Some(&AttributeValue::Bool(true));
+        marked("langfuse.internal.is_app_root") && marked("langfuse.internal.as_root")
     }
 
     /// One attribute, by key.
