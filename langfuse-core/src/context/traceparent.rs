@@ -3,8 +3,8 @@
 //! The outgoing side sends [`current_traceparent`] with its request; the receiving side
 //! continues from it with `#[observe(parent = header)]`, [`continue_trace`] for a future, or
 //! [`ObservationContext::from_traceparent`]. The first observation in the receiving service is
-//! marked `langfuse.internal.is_app_root` (and `as_root` for v3 servers), so Langfuse shows it as that service's root while
-//! keeping the whole request in one trace.
+//! marked `langfuse.internal.is_app_root` (and `as_root`, for v3 servers), so Langfuse shows it
+//! as that service's root while keeping the whole request in one trace.
 //!
 //! Sampling is decided from the trace id (the rule every Langfuse SDK uses), not from the
 //! header's flag: with the same `LANGFUSE_SAMPLE_RATE`, every service keeps or drops the
