@@ -48,3 +48,8 @@
 
 pub use langfuse_core::*;
 pub use langfuse_macros::observe;
+
+/// The README's Rust examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
