@@ -106,7 +106,11 @@ pub fn assert_child(recording: &Recording, child: &str, parent: &str) {
         p.trace_id(),
         "{child} and {parent} are in different traces"
     );
-    assert_eq!(c.parent_id(), Some(p.id()), "{child} is not a child of {parent}");
+    assert_eq!(
+        c.parent_id(),
+        Some(p.id()),
+        "{child} is not a child of {parent}"
+    );
     let ((c_start, c_end), (p_start, p_end)) = (unix_nanos(c), unix_nanos(p));
     assert!(
         c_start >= p_start && c_end <= p_end,
