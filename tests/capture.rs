@@ -1,13 +1,21 @@
 //! Capture of inputs and outputs: any argument type, skip, `self`, the per-field byte budget,
 //! the configuration default, and nothing serialized for a sampled-out trace.
+//!
+//! What is captured is read from the in-memory recorder (`langfuse::testing`), whose spans come
+//! from the exporter's own attribute mapping. The byte budget, the capture default and the
+//! sampling rate are process-wide settings of the client's configuration, so those three tests
+//! each run in a process of their own (`own_process!`) with a client configured for them,
+//! against their own receiver.
 
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use langfuse::observe;
+use langfuse::testing;
 use serde::Serialize;
 use support::Receiver;
+use support::recorded::Attributes as _;
 use support::setup::{self, Tree, WAIT};
 
 #[derive(Serialize)]
@@ -66,29 +74,29 @@ fn destructured((a, b): (u32, u32), [first, _]: [char; 2]) -> u32 {
 
 #[test]
 fn arguments_and_results_are_captured_whatever_their_type() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(|| {
+        let query = Query {
+            text: "capital of France".into(),
+            top_k: 3,
+        };
+        every_kind_of_argument(query, &Connection { host: "db" }, Opaque, 2);
+        login("ada", "hunter2", "tok".into());
+        Index { name: "docs" }.search("rust");
+        no_input("do not capture me");
+        no_output(1);
+        destructured((1, 2), ['x', 'y']);
+    });
 
-    let query = Query {
-        text: "capital of France".into(),
-        top_k: 3,
-    };
-    every_kind_of_argument(query, &Connection { host: "db" }, Opaque, 2);
-    login("ada", "hunter2", "tok".into());
-    Index { name: "docs" }.search("rust");
-    no_input("do not capture me");
-    no_output(1);
-    destructured((1, 2), ['x', 'y']);
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(6, WAIT));
+    assert_eq!(recording.len(), 6);
     let input = |name: &str| {
-        tree.one(name)
+        recording
+            .one(name)
             .str_attr("langfuse.observation.input")
             .map(str::to_owned)
     };
     let output = |name: &str| {
-        tree.one(name)
+        recording
+            .one(name)
             .str_attr("langfuse.observation.output")
             .map(str::to_owned)
     };
@@ -126,6 +134,7 @@ fn huge(document: String) -> usize {
 
 #[test]
 fn the_byte_budget_truncates_a_huge_argument_and_marks_it() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .capture_max_bytes(1024)
@@ -148,6 +157,7 @@ fn the_byte_budget_truncates_a_huge_argument_and_marks_it() {
 
 #[test]
 fn the_configured_default_turns_capture_off() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .io_capture_enabled(false)
@@ -191,6 +201,7 @@ fn sampled(value: Counted) -> Counted {
 
 #[test]
 fn nothing_is_serialized_for_a_sampled_out_trace() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .sample_rate(0.0)

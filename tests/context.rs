@@ -1,14 +1,21 @@
 //! Parents: nesting on one thread, across `.await` on a multi-threaded runtime where tasks
 //! move between workers, siblings under `join!`/`select!`, and explicit propagation into
 //! spawned tasks and threads.
+//!
+//! The trees are read from the in-memory recorder (`langfuse::testing`), which follows the
+//! context to every thread and task it travels to. One test also uses the client this binary
+//! shares (`support::setup::shared`): a task spawned without the context starts a trace of its
+//! own outside the recorder, and that trace is exported like any other.
 
 mod support;
 
 use std::time::Duration;
 
+use langfuse::testing::{self, Recorder};
 use langfuse::{ObservationExt as _, observe};
-use support::Receiver;
-use support::setup::{self, Tree, WAIT};
+use support::recorded::{self, Attributes as _};
+use support::setup::{self, WAIT};
+use support::{ReceivedSpan, Receiver};
 
 #[observe]
 fn leaf() -> u32 {
@@ -27,26 +34,24 @@ fn top() -> u32 {
 
 #[test]
 fn sync_calls_nest_on_one_thread() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recorder = Recorder::new();
+    assert_eq!(recorder.in_scope(top), 3);
 
-    assert_eq!(top(), 3);
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(5, WAIT));
-    assert_eq!(tree.traces().len(), 1);
-    tree.assert_child("middle", "top");
-    let leaves = tree.all("leaf");
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 5);
+    assert_eq!(recording.traces().len(), 1);
+    recorded::assert_child(&recording, "middle", "top");
+    let leaves = recording.all("leaf");
     assert_eq!(leaves.len(), 3);
-    let middle = tree.one("middle");
-    let top = tree.one("top");
+    let middle = recording.one("middle");
+    let top = recording.one("top");
     let under_middle = leaves
         .iter()
-        .filter(|l| l.parent_span_id() == Some(middle.span_id()))
+        .filter(|l| l.parent_id() == Some(middle.id()))
         .count();
     let under_top = leaves
         .iter()
-        .filter(|l| l.parent_span_id() == Some(top.span_id()))
+        .filter(|l| l.parent_id() == Some(top.id()))
         .count();
     assert_eq!((under_middle, under_top), (2, 1));
 }
@@ -76,8 +81,7 @@ async fn async_root(request: usize) -> usize {
 
 #[test]
 fn async_calls_keep_their_parent_across_awaits_and_worker_threads() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recorder = Recorder::new();
     const REQUESTS: usize = 64;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -86,16 +90,18 @@ fn async_calls_keep_their_parent_across_awaits_and_worker_threads() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let tasks: Vec<_> = (0..REQUESTS).map(|i| tokio::spawn(async_root(i))).collect();
+        let tasks: Vec<_> = (0..REQUESTS)
+            .map(|i| tokio::spawn(recorder.instrument(async_root(i))))
+            .collect();
         for task in tasks {
             task.await.unwrap();
         }
     });
     drop(runtime);
-    langfuse.flush(WAIT);
 
-    let tree = Tree::new(receiver.wait_for_spans(REQUESTS * 5, WAIT));
-    let traces = tree.traces();
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), REQUESTS * 5);
+    let traces = recorded::traces(&recording);
     assert_eq!(
         traces.len(),
         REQUESTS,
@@ -106,8 +112,8 @@ fn async_calls_keep_their_parent_across_awaits_and_worker_threads() {
         let (root, middle, leaves) = (find("async_root"), find("async_middle"), find("async_leaf"));
         assert_eq!((root.len(), middle.len(), leaves.len()), (1, 1, 3));
         let (root, middle) = (root[0], middle[0]);
-        assert_eq!(root.parent_span_id(), None);
-        assert_eq!(middle.parent_span_id(), Some(root.span_id()));
+        assert_eq!(root.parent_id(), None);
+        assert_eq!(middle.parent_id(), Some(root.id()));
         let request: usize = root
             .str_attr("langfuse.observation.input")
             .and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok())
@@ -121,9 +127,9 @@ fn async_calls_keep_their_parent_across_awaits_and_worker_threads() {
                 "a leaf of another request joined this trace"
             );
             let expected_parent = if input["step"] == 3 { root } else { middle };
-            assert_eq!(leaf.parent_span_id(), Some(expected_parent.span_id()));
-            assert!(leaf.span.start_time_unix_nano >= expected_parent.span.start_time_unix_nano);
-            assert!(leaf.span.end_time_unix_nano <= expected_parent.span.end_time_unix_nano);
+            assert_eq!(leaf.parent_id(), Some(expected_parent.id()));
+            assert!(leaf.start_time() >= expected_parent.start_time());
+            assert!(leaf.end_time() <= expected_parent.end_time());
         }
     }
 }
@@ -146,22 +152,18 @@ async fn concurrent_parent() -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_and_select_siblings_share_their_parent() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record_async(concurrent_parent()).await;
 
-    concurrent_parent().await;
-    langfuse.flush_async(WAIT).await;
-
-    let tree = Tree::new(receiver.wait_for_spans(6, WAIT));
-    let parent = tree.one("concurrent_parent");
-    let siblings = tree.all("sibling");
+    assert_eq!(recording.len(), 6);
+    let parent = recording.one("concurrent_parent");
+    let siblings = recording.all("sibling");
     assert_eq!(
         siblings.len(),
         5,
         "three joined, two raced (the loser is cancelled)"
     );
     for sibling in siblings {
-        assert_eq!(sibling.parent_span_id(), Some(parent.span_id()));
+        assert_eq!(sibling.parent_id(), Some(parent.id()));
         assert_eq!(sibling.trace_id(), parent.trace_id());
     }
 }
@@ -183,26 +185,43 @@ async fn spawner() -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_tasks_keep_the_parent_only_when_asked() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    // The task spawned without the context starts its trace outside the recorder, where the
+    // binary's client exports it.
+    let receiver = setup::shared();
+    let recording = testing::record_async(spawner()).await;
 
-    spawner().await;
-    langfuse.flush_async(WAIT).await;
+    let parent = recording.one("spawner");
+    let carried = recording.all("background_work");
+    assert_eq!(
+        carried.len(),
+        2,
+        "the two tasks given the context: {recording}"
+    );
+    for child in carried {
+        assert_ne!(
+            child.str_attr("langfuse.observation.input"),
+            Some(r#"{"n":3}"#)
+        );
+        assert_eq!(child.parent_id(), Some(parent.id()));
+        assert_eq!(child.trace_id(), parent.trace_id());
+    }
+    let detached = wait_for_span(receiver, |s| {
+        s.name() == "background_work"
+            && s.str_attr("langfuse.observation.input") == Some(r#"{"n":3}"#)
+    });
+    assert_eq!(detached.parent_span_id(), None);
+    assert_ne!(detached.trace_id(), parent.trace_id().to_string());
+}
 
-    let tree = Tree::new(receiver.wait_for_spans(4, WAIT));
-    let parent = tree.one("spawner");
-    let children = tree.all("background_work");
-    assert_eq!(children.len(), 3);
-    let input_of =
-        |s: &support::ReceivedSpan| s.str_attr("langfuse.observation.input").unwrap().to_owned();
-    for child in children {
-        if input_of(child) == r#"{"n":3}"# {
-            assert_eq!(child.parent_span_id(), None);
-            assert_ne!(child.trace_id(), parent.trace_id());
-        } else {
-            assert_eq!(child.parent_span_id(), Some(parent.span_id()));
-            assert_eq!(child.trace_id(), parent.trace_id());
+/// The first span `matches` accepts among those `receiver` received, waiting for more requests
+/// until one arrives (each wait up to [`WAIT`]).
+fn wait_for_span(receiver: &Receiver, matches: impl Fn(&ReceivedSpan) -> bool) -> ReceivedSpan {
+    loop {
+        let seen = receiver.requests().len();
+        if let Some(span) = receiver.spans().into_iter().find(&matches) {
+            return span;
         }
+        receiver.wait_for_requests(seen + 1, WAIT);
     }
 }
 
@@ -220,21 +239,14 @@ fn thread_parent() -> u32 {
 
 #[test]
 fn threads_join_the_trace_through_current_context() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(thread_parent);
 
-    thread_parent();
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
-    tree.assert_child("leaf", "thread_parent");
+    assert_eq!(recording.len(), 2);
+    recorded::assert_child(&recording, "leaf", "thread_parent");
 }
 
 #[test]
 fn ids_of_the_current_observation_are_visible_inside_it() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
     #[observe]
     fn report_ids() -> (String, String) {
         (
@@ -243,11 +255,12 @@ fn ids_of_the_current_observation_are_visible_inside_it() {
         )
     }
 
+    let recorder = Recorder::new();
     assert!(langfuse::current_trace_id().is_none());
-    let (trace_id, observation_id) = report_ids();
+    let (trace_id, observation_id) = recorder.in_scope(report_ids);
     assert!(langfuse::current_observation_id().is_none());
-    langfuse.flush(WAIT);
-    let span = &receiver.wait_for_spans(1, WAIT)[0];
-    assert_eq!(span.trace_id(), trace_id);
-    assert_eq!(span.span_id(), observation_id);
+    let recording = recorder.recording();
+    let span = &recording.observations()[0];
+    assert_eq!(span.trace_id().to_string(), trace_id);
+    assert_eq!(span.id().to_string(), observation_id);
 }

@@ -1,7 +1,11 @@
-//! The generation flows of `examples/generation.rs` against the test receiver: a plain and a
-//! streamed chat completion arrive as generations with the model that answered, the model
-//! parameters, usage and cost from the response, the prompt and completion, and (streamed) the
-//! time the first token arrived.
+//! The generation flows of `examples/generation.rs`: a plain and a streamed chat completion
+//! are recorded as generations with the model that answered, the model parameters, usage and
+//! cost from the response, the prompt and completion, and (streamed) the time the first token
+//! arrived.
+//!
+//! What the SDK records is read from the in-memory recorder (`langfuse::testing`); the only
+//! HTTP is the example's stand-in model API (and, for the failing calls, a loopback server
+//! that answers 404).
 
 mod support;
 
@@ -15,12 +19,13 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use generation::{ANSWER, LlmClient, RESPONSE_MODEL, Usage, question, start_stand_in};
 use langfuse::observe;
+use langfuse::testing::{RecordedObservation, Recorder};
 use serde_json::json;
-use support::setup::{self, Tree, WAIT};
-use support::{ReceivedSpan, Receiver};
+use support::Receiver;
+use support::recorded::{self, Attributes as _};
 
 /// The attributes both flows must send, checked against values computed here.
-fn assert_generation(span: &ReceivedSpan, usage: Usage) {
+fn assert_generation(span: &RecordedObservation, usage: Usage) {
     let name = span.name();
     assert_eq!(
         span.str_attr("langfuse.observation.type"),
@@ -94,28 +99,27 @@ async fn ask(llm: &LlmClient) -> (generation::Completion, generation::Completion
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_and_streamed_completions_arrive_as_generations_with_model_usage_and_cost() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
     let llm = LlmClient::new(format!("http://{}", start_stand_in().await.unwrap()));
+    let recorder = Recorder::new();
 
-    let (plain, streamed) = ask(&llm).await;
+    let (plain, streamed) = recorder.instrument(ask(&llm)).await;
     assert_eq!(plain.text, ANSWER);
     assert_eq!(streamed.text, ANSWER, "the chunks joined");
     assert!(streamed.time_to_first_token.is_some());
-    assert!(langfuse.flush_async(WAIT).await.is_complete());
 
-    let tree = Tree::new(receiver.wait_for_spans(3, WAIT));
-    tree.assert_child("chat-completion", "ask");
-    tree.assert_child("chat-completion-stream", "ask");
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 3);
+    recorded::assert_child(&recording, "chat-completion", "ask");
+    recorded::assert_child(&recording, "chat-completion-stream", "ask");
 
-    let plain_span = tree.one("chat-completion");
+    let plain_span = recording.one("chat-completion");
     assert_generation(plain_span, plain.usage.unwrap());
     assert!(
         !plain_span.has_attr("langfuse.observation.completion_start_time"),
         "not streamed: no separate first token"
     );
 
-    let streamed_span = tree.one("chat-completion-stream");
+    let streamed_span = recording.one("chat-completion-stream");
     assert_generation(streamed_span, streamed.usage.unwrap());
     let first_token = streamed_span
         .str_attr("langfuse.observation.completion_start_time")
@@ -124,33 +128,37 @@ async fn plain_and_streamed_completions_arrive_as_generations_with_model_usage_a
         .unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {first_token}"));
     let first_token = first_token.duration_since(UNIX_EPOCH).unwrap();
     // Within the generation, allowing for the exporter's clock calibration.
-    let span = &streamed_span.span;
+    let (start, end) = recorded::unix_nanos(streamed_span);
     let slack = Duration::from_secs(1);
     assert!(
-        Duration::from_nanos(span.start_time_unix_nano) <= first_token + slack
-            && first_token <= Duration::from_nanos(span.end_time_unix_nano) + slack,
+        Duration::from_nanos(start) <= first_token + slack
+            && first_token <= Duration::from_nanos(end) + slack,
         "the first token arrived while the generation was open"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_call_is_a_generation_with_level_error_and_the_reason() {
+    // The receiver answers 404 to anything but Langfuse's endpoints (no client sends to it).
     let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-    // The receiver answers 404 to anything but Langfuse's endpoints.
     let llm = LlmClient::new(receiver.base_url());
 
-    assert!(llm.chat(&question("What is Langfuse?")).await.is_err());
-    assert!(
-        llm.chat_streamed(&question("What is Langfuse?"))
-            .await
-            .is_err()
-    );
-    assert!(langfuse.flush_async(WAIT).await.is_complete());
+    let recorder = Recorder::new();
+    recorder
+        .instrument(async {
+            assert!(llm.chat(&question("What is Langfuse?")).await.is_err());
+            assert!(
+                llm.chat_streamed(&question("What is Langfuse?"))
+                    .await
+                    .is_err()
+            );
+        })
+        .await;
 
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 2);
     for name in ["chat-completion", "chat-completion-stream"] {
-        let span = tree.one(name);
+        let span = recording.one(name);
         assert_eq!(
             span.str_attr("langfuse.observation.level"),
             Some("ERROR"),

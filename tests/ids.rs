@@ -1,13 +1,13 @@
 //! Ids a program can see: `current_trace_id`, `current_observation_id` and
 //! `current_traceparent` name exactly what the server receives, and `create_trace_id(seed)`
 //! derives the id every Langfuse SDK derives from the same seed.
+//!
+//! The ids sent are read from the in-memory recorder (`langfuse::testing`): its spans carry the
+//! trace and span ids the exporter would encode.
 
-mod support;
-
+use langfuse::testing::{self, Recorder};
 use langfuse::{ObservationContext, continue_trace, create_trace_id, observe, start_observation};
 use sha2::{Digest as _, Sha256};
-use support::Receiver;
-use support::setup::{self, Tree, WAIT};
 
 /// What the code inside an observation saw.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,15 +50,13 @@ async fn parent() -> Vec<(&'static str, Seen)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn current_ids_and_traceparent_name_what_the_server_receives() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
     assert_eq!(langfuse::current_trace_id(), None);
     assert_eq!(langfuse::current_observation_id(), None);
     assert_eq!(langfuse::current_traceparent(), None);
 
-    let mut seen = tokio::spawn(parent()).await.unwrap();
-    let mut manual = start_observation("manual").start();
+    let recorder = Recorder::new();
+    let mut seen = tokio::spawn(recorder.instrument(parent())).await.unwrap();
+    let mut manual = recorder.in_scope(|| start_observation("manual").start());
     {
         let _current = manual.enter();
         seen.push(("manual", seen_here()));
@@ -69,16 +67,17 @@ async fn current_ids_and_traceparent_name_what_the_server_receives() {
         None,
         "nothing current after"
     );
-    assert!(langfuse.flush_async(WAIT).await.is_complete());
 
-    let tree = Tree::new(receiver.wait_for_spans(4, WAIT));
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 4);
     for (name, seen) in seen {
-        let span = tree.one(name);
-        assert_eq!(seen.trace_id, span.trace_id(), "{name}");
-        assert_eq!(seen.observation_id, span.span_id(), "{name}");
+        let span = recording.one(name);
+        let (trace_id, span_id) = (span.trace_id().to_string(), span.id().to_string());
+        assert_eq!(seen.trace_id, trace_id, "{name}");
+        assert_eq!(seen.observation_id, span_id, "{name}");
         assert_eq!(
             seen.traceparent,
-            format!("00-{}-{}-01", span.trace_id(), span.span_id()),
+            format!("00-{trace_id}-{span_id}-01"),
             "{name}: version 00, this trace, this observation as the parent, sampled"
         );
     }
@@ -129,23 +128,22 @@ async fn process_order() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn work_continued_under_a_seeded_id_lands_in_that_trace() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
     // Two services that share only the order number find the same trace.
     let trace_id = create_trace_id(Some("order-4711"));
     let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
-    continue_trace(&traceparent, process_order()).await;
-    start_observation("refund")
-        .parent(ObservationContext::from_traceparent(&traceparent).unwrap())
-        .start()
-        .end();
-    assert!(langfuse.flush_async(WAIT).await.is_complete());
+    let recording = testing::record_async(async {
+        continue_trace(&traceparent, process_order()).await;
+        start_observation("refund")
+            .parent(ObservationContext::from_traceparent(&traceparent).unwrap())
+            .start()
+            .end();
+    })
+    .await;
 
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
+    assert_eq!(recording.len(), 2);
     for name in ["process_order", "refund"] {
         assert_eq!(
-            tree.one(name).trace_id(),
+            recording.one(name).trace_id().to_string(),
             sha256_prefix("order-4711"),
             "{name}"
         );

@@ -1,14 +1,17 @@
 //! How an observation ends: `Err` (level ERROR, the error's Display as status), a panic
 //! (ERROR, the panic continues), a future dropped before completion (WARNING, "cancelled"),
 //! early returns and `?`.
+//!
+//! Every outcome is read from the in-memory recorder (`langfuse::testing`): its spans carry
+//! the level, status message and OTLP error status the exporter would send.
 
 mod support;
 
 use std::time::Duration;
 
 use langfuse::observe;
-use support::Receiver;
-use support::setup::{self, Tree, WAIT};
+use langfuse::testing::{self, Recorder};
+use support::recorded::{self, Attributes as _};
 
 #[derive(Debug)]
 struct QuotaExceeded {
@@ -37,18 +40,17 @@ fn check_quota(used: u32) -> Result<u32, QuotaExceeded> {
 
 #[test]
 fn err_and_early_returns_set_level_error_and_the_display_as_status() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(|| {
+        assert_eq!(parse_number("21"), Ok(42));
+        assert!(parse_number("forty-two").is_err());
+        assert_eq!(check_quota(3).unwrap(), 7);
+        assert!(check_quota(12).is_err());
+    });
 
-    assert_eq!(parse_number("21"), Ok(42));
-    assert!(parse_number("forty-two").is_err());
-    assert_eq!(check_quota(3).unwrap(), 7);
-    assert!(check_quota(12).is_err());
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(4, WAIT));
+    assert_eq!(recording.len(), 4);
     let by_input = |name: &str, input: &str| {
-        tree.all(name)
+        recording
+            .all(name)
             .into_iter()
             .find(|s| s.str_attr("langfuse.observation.input") == Some(input))
             .unwrap_or_else(|| panic!("no {name} with input {input}"))
@@ -63,7 +65,7 @@ fn err_and_early_returns_set_level_error_and_the_display_as_status() {
         failed.str_attr("langfuse.observation.status_message"),
         Some("invalid digit found in string")
     );
-    assert_eq!(failed.span.status.as_ref().map(|s| s.code), Some(2));
+    assert!(failed.is_error(), "the OTLP status is ERROR");
 
     let early = by_input("check_quota", r#"{"used":12}"#);
     assert_eq!(early.str_attr("langfuse.observation.level"), Some("ERROR"));
@@ -90,15 +92,16 @@ fn survives_a_panicking_child() -> bool {
 
 #[test]
 fn a_panic_ends_the_observation_with_error_and_keeps_unwinding() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recorder = Recorder::new();
+    assert!(
+        recorder.in_scope(survives_a_panicking_child),
+        "the panic reached the caller"
+    );
 
-    assert!(survives_a_panicking_child(), "the panic reached the caller");
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
-    tree.assert_child("explode", "survives_a_panicking_child");
-    let exploded = tree.one("explode");
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 2);
+    recorded::assert_child(&recording, "explode", "survives_a_panicking_child");
+    let exploded = recording.one("explode");
     assert_eq!(
         exploded.str_attr("langfuse.observation.level"),
         Some("ERROR")
@@ -107,7 +110,7 @@ fn a_panic_ends_the_observation_with_error_and_keeps_unwinding() {
         exploded.str_attr("langfuse.observation.status_message"),
         Some("panicked: boom 7")
     );
-    let parent = tree.one("survives_a_panicking_child");
+    let parent = recording.one("survives_a_panicking_child");
     assert!(
         !parent.has_attr("langfuse.observation.level"),
         "the caller caught it"
@@ -138,16 +141,14 @@ async fn impatient_caller() -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_panics_and_cancellations_are_recorded() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
-    let joined = tokio::spawn(explode_async(3)).await;
+    let recorder = Recorder::new();
+    let joined = tokio::spawn(recorder.instrument(explode_async(3))).await;
     assert!(joined.unwrap_err().is_panic());
-    assert_eq!(impatient_caller().await, None);
-    langfuse.flush_async(WAIT).await;
+    assert_eq!(recorder.instrument(impatient_caller()).await, None);
 
-    let tree = Tree::new(receiver.wait_for_spans(3, WAIT));
-    let exploded = tree.one("explode_async");
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 3);
+    let exploded = recording.one("explode_async");
     assert_eq!(
         exploded.str_attr("langfuse.observation.level"),
         Some("ERROR")
@@ -157,8 +158,8 @@ async fn async_panics_and_cancellations_are_recorded() {
         Some("panicked: async boom 3")
     );
 
-    tree.assert_child("slow_call", "impatient_caller");
-    let cancelled = tree.one("slow_call");
+    recorded::assert_child(&recording, "slow_call", "impatient_caller");
+    let cancelled = recording.one("slow_call");
     assert_eq!(
         cancelled.str_attr("langfuse.observation.level"),
         Some("WARNING")
@@ -168,13 +169,13 @@ async fn async_panics_and_cancellations_are_recorded() {
         Some("cancelled")
     );
     assert!(!cancelled.has_attr("langfuse.observation.output"));
-    let duration = cancelled.span.end_time_unix_nano - cancelled.span.start_time_unix_nano;
     assert!(
-        duration < 5_000_000_000,
+        cancelled.duration() < Duration::from_secs(5),
         "ended when dropped, not when it would have finished"
     );
     assert_eq!(
-        tree.one("impatient_caller")
+        recording
+            .one("impatient_caller")
             .str_attr("langfuse.observation.output"),
         Some("null")
     );

@@ -1,16 +1,24 @@
 //! `#[observe(parent = expr)]`: a function given a W3C `traceparent` joins the caller's trace
 //! under the caller's span and is marked as this service's root; a missing or invalid header
 //! leaves it where it would be without one.
+//!
+//! The trees are read from the in-memory recorder (`langfuse::testing`), with the span ids and
+//! the `as_root` mark the exporter would send.
 
 mod support;
 
+use langfuse::testing::{self, RecordedObservation, Recorder, Recording};
 use langfuse::{ObservationContext, observe};
-use support::setup::{self, Tree, WAIT};
-use support::{ReceivedSpan, Receiver};
+use support::recorded::Attributes as _;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
 const HEADER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// The async test continues a remote trace of its own: recorders route a trace by its id, so
+/// of two tests continuing the same remote trace at the same time, the first would receive the
+/// observations of both.
+const ASYNC_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+const ASYNC_HEADER: &str = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
 const AS_ROOT: &str = "langfuse.internal.as_root";
 
 #[observe]
@@ -45,7 +53,7 @@ fn local_request(traceparent: Option<&str>) -> String {
     handle(traceparent, 9)
 }
 
-fn with_input<'a>(spans: &[&'a ReceivedSpan], input: &str) -> &'a ReceivedSpan {
+fn with_input<'a>(spans: &[&'a RecordedObservation], input: &str) -> &'a RecordedObservation {
     spans
         .iter()
         .copied()
@@ -54,17 +62,25 @@ fn with_input<'a>(spans: &[&'a ReceivedSpan], input: &str) -> &'a ReceivedSpan {
 }
 
 /// The remote parent's trace and span, `as_root`, and a child that is an ordinary child.
-fn assert_continues_the_caller(tree: &Tree, span: &ReceivedSpan, child: &ReceivedSpan) {
+fn assert_continues_the_caller(
+    recording: &Recording,
+    trace_id: &str,
+    span: &RecordedObservation,
+    child: &RecordedObservation,
+) {
     assert_eq!(
-        span.trace_id(),
-        TRACE_ID,
+        span.trace_id().to_string(),
+        trace_id,
         "{} joins the caller's trace",
         span.name()
     );
-    assert_eq!(span.parent_span_id().as_deref(), Some(CALLER_SPAN_ID));
+    assert_eq!(
+        span.parent_id().map(|id| id.to_string()).as_deref(),
+        Some(CALLER_SPAN_ID)
+    );
     assert_eq!(span.bool_attr(AS_ROOT), Some(true));
-    assert_eq!(tree.parent_of(child), Some(span));
-    assert_eq!(child.trace_id(), TRACE_ID);
+    assert_eq!(recording.parent_of(child), Some(span));
+    assert_eq!(child.trace_id().to_string(), trace_id);
     assert!(
         !child.has_attr(AS_ROOT),
         "only the first observation is the root"
@@ -73,16 +89,21 @@ fn assert_continues_the_caller(tree: &Tree, span: &ReceivedSpan, child: &Receive
 
 #[test]
 fn a_valid_traceparent_continues_the_callers_trace() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recorder = Recorder::new();
+    assert_eq!(recorder.in_scope(|| handle(Some(HEADER), 1)), "user 1");
 
-    assert_eq!(handle(Some(HEADER), 1), "user 1");
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
-    assert_continues_the_caller(&tree, tree.one("handle"), tree.one("load_user"));
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 2);
+    assert_continues_the_caller(
+        &recording,
+        TRACE_ID,
+        recording.one("handle"),
+        recording.one("load_user"),
+    );
     assert_eq!(
-        tree.one("handle").str_attr("langfuse.observation.input"),
+        recording
+            .one("handle")
+            .str_attr("langfuse.observation.input"),
         Some(format!(r#"{{"traceparent":"{HEADER}","id":1}}"#).as_str()),
         "the header is still an ordinary argument"
     );
@@ -90,33 +111,35 @@ fn a_valid_traceparent_continues_the_callers_trace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_async_function_continues_the_callers_trace() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
+    let recorder = Recorder::new();
     let headers = Headers {
-        traceparent: Some(HEADER.to_owned()),
+        traceparent: Some(ASYNC_HEADER.to_owned()),
     };
     // Spawned, so the first poll (where the parent is read) runs on a worker thread.
-    assert_eq!(tokio::spawn(handle_async(headers, 4)).await.unwrap(), 8);
-    langfuse.flush_async(WAIT).await;
+    let task = tokio::spawn(recorder.instrument(handle_async(headers, 4)));
+    assert_eq!(task.await.unwrap(), 8);
 
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
-    assert_continues_the_caller(&tree, tree.one("handle_async"), tree.one("query"));
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 2);
+    assert_continues_the_caller(
+        &recording,
+        ASYNC_TRACE_ID,
+        recording.one("handle_async"),
+        recording.one("query"),
+    );
 }
 
 #[test]
 fn a_missing_or_invalid_traceparent_falls_back_to_the_current_context() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(|| {
+        handle(None, 2);
+        handle(Some("00-not-a-traceparent-01"), 3);
+        handle(Some(&HEADER.to_uppercase()), 4);
+        local_request(None);
+    });
 
-    handle(None, 2);
-    handle(Some("00-not-a-traceparent-01"), 3);
-    handle(Some(&HEADER.to_uppercase()), 4);
-    local_request(None);
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(9, WAIT));
-    let handles = tree.all("handle");
+    assert_eq!(recording.len(), 9);
+    let handles = recording.all("handle");
     assert_eq!(handles.len(), 4);
     for input in [
         r#"{"traceparent":null,"id":2}"#,
@@ -124,23 +147,23 @@ fn a_missing_or_invalid_traceparent_falls_back_to_the_current_context() {
         &format!(r#"{{"traceparent":"{}","id":4}}"#, HEADER.to_uppercase()),
     ] {
         let root = with_input(&handles, input);
-        assert_eq!(root.parent_span_id(), None, "{input}: a new trace");
-        assert_ne!(root.trace_id(), TRACE_ID);
+        assert_eq!(root.parent_id(), None, "{input}: a new trace");
+        assert_ne!(root.trace_id().to_string(), TRACE_ID);
         assert!(
             !root.has_attr(AS_ROOT),
             "{input}: a local root needs no mark"
         );
     }
     let nested = with_input(&handles, r#"{"traceparent":null,"id":9}"#);
-    let caller = tree.one("local_request");
+    let caller = recording.one("local_request");
     assert_eq!(
-        tree.parent_of(nested),
+        recording.parent_of(nested),
         Some(caller),
         "a child of the caller"
     );
     assert_eq!(nested.trace_id(), caller.trace_id());
     assert!(!nested.has_attr(AS_ROOT));
-    assert_eq!(tree.traces().len(), 4, "no trace joined another");
+    assert_eq!(recording.traces().len(), 4, "no trace joined another");
 }
 
 #[observe(parent = context)]
@@ -155,15 +178,16 @@ fn capture_context() -> ObservationContext {
 
 #[test]
 fn an_observation_context_is_a_local_parent() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(|| {
+        let context = capture_context();
+        resume(&context);
+    });
 
-    let context = capture_context();
-    resume(&context);
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
-    let resumed = tree.one("resume");
-    assert_eq!(tree.parent_of(resumed), Some(tree.one("capture_context")));
+    assert_eq!(recording.len(), 2);
+    let resumed = recording.one("resume");
+    assert_eq!(
+        recording.parent_of(resumed),
+        Some(recording.one("capture_context"))
+    );
     assert!(!resumed.has_attr(AS_ROOT), "the parent is in this process");
 }

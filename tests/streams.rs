@@ -2,6 +2,9 @@
 //! or is dropped, records time to first item for generations, captures the items (joined text
 //! for strings, else a list; through `stream_item` when given), and is the parent of whatever
 //! runs while the stream is polled.
+//!
+//! Everything is read from the in-memory recorder (`langfuse::testing`), which follows a
+//! stream's observation to wherever it is polled and ended.
 
 mod support;
 
@@ -13,9 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::executor::block_on;
 use futures::stream::{self, BoxStream, Stream, StreamExt as _};
 use langfuse::observe;
+use langfuse::testing::{self, RecordedObservation, Recorder};
 use serde::Serialize;
-use support::setup::{self, Tree, WAIT};
-use support::{ReceivedSpan, Receiver};
+use support::recorded::{self, Attributes as _};
 
 const OUTPUT: &str = "langfuse.observation.output";
 const LEVEL: &str = "langfuse.observation.level";
@@ -28,7 +31,7 @@ fn unix_nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
 }
 
-fn completion_start(span: &ReceivedSpan) -> u64 {
+fn completion_start(span: &RecordedObservation) -> u64 {
     let text = span
         .str_attr(COMPLETION_START)
         .expect("a generation stream records its first item");
@@ -50,29 +53,30 @@ fn complete(prompt: &str) -> impl Stream<Item = String> + use<> {
 
 #[test]
 fn a_generation_stream_joins_its_tokens_and_ends_with_the_stream() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
+    let recorder = Recorder::new();
     let before = unix_nanos(SystemTime::now());
-    let mut tokens = pin!(complete("hello streaming world"));
-    let mut text = String::new();
-    let mut last_item_at = 0;
-    block_on(async {
-        while let Some(token) = tokens.next().await {
-            text.push_str(&token);
-            last_item_at = unix_nanos(SystemTime::now());
-            // The consumer takes its time too: the stream ends after the last item.
-            thread::sleep(TOKEN_GAP);
-        }
+    let (text, last_item_at) = recorder.in_scope(|| {
+        let mut tokens = pin!(complete("hello streaming world"));
+        let mut text = String::new();
+        let mut last_item_at = 0;
+        block_on(async {
+            while let Some(token) = tokens.next().await {
+                text.push_str(&token);
+                last_item_at = unix_nanos(SystemTime::now());
+                // The consumer takes its time too: the stream ends after the last item.
+                thread::sleep(TOKEN_GAP);
+            }
+        });
+        (text, last_item_at)
     });
     assert_eq!(text, "HELLO STREAMING WORLD");
-    langfuse.flush(WAIT);
 
-    let spans = receiver.wait_for_spans(1, WAIT);
-    let span = &spans[0];
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     assert_eq!(span.str_attr(OUTPUT), Some("HELLO STREAMING WORLD"));
     assert!(!span.has_attr(LEVEL), "a stream that ends is a success");
-    let (start, end) = (span.span.start_time_unix_nano, span.span.end_time_unix_nano);
+    let (start, end) = recorded::unix_nanos(span);
     let first = completion_start(span);
     assert!(start >= before.saturating_sub(1_000_000));
     assert!(
@@ -105,15 +109,13 @@ fn search(query: &str, limit: u32) -> impl Stream<Item = Hit> + Send + use<> {
 
 #[test]
 fn a_stream_of_structs_is_captured_as_a_list() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
-    let hits: Vec<Hit> = block_on(search("rust", 2).collect());
+    let recorder = Recorder::new();
+    let hits: Vec<Hit> = recorder.in_scope(|| block_on(search("rust", 2).collect()));
     assert_eq!(hits.len(), 2);
-    langfuse.flush(WAIT);
 
-    let spans = receiver.wait_for_spans(1, WAIT);
-    let span = &spans[0];
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     assert_eq!(
         span.str_attr(OUTPUT),
         Some(r#"[{"id":1,"score":1.0},{"id":2,"score":0.5}]"#)
@@ -170,21 +172,19 @@ fn chat_finish<'a>(prompt: &str) -> BoxStream<'a, ChatChunk> {
 
 #[test]
 fn stream_item_maps_what_is_captured_from_each_item() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(|| {
+        let received: Vec<_> = block_on(chat("tell me more").collect());
+        assert_eq!(received.len(), 4, "the items themselves are untouched");
+        assert!(received.iter().all(Result::is_ok));
+        assert_eq!(block_on(chat_finish("ok").count()), 2);
+    });
 
-    let received: Vec<_> = block_on(chat("tell me more").collect());
-    assert_eq!(received.len(), 4, "the items themselves are untouched");
-    assert!(received.iter().all(Result::is_ok));
-    assert_eq!(block_on(chat_finish("ok").count()), 2);
-    langfuse.flush(WAIT);
-
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
-    let chat = tree.one("chat");
+    assert_eq!(recording.len(), 2);
+    let chat = recording.one("chat");
     assert_eq!(chat.str_attr(OUTPUT), Some("tell me more"));
     assert!(chat.has_attr(COMPLETION_START));
     assert_eq!(
-        tree.one("chat_finish").str_attr(OUTPUT),
+        recording.one("chat_finish").str_attr(OUTPUT),
         Some(r#"[null,"stop"]"#)
     );
 }
@@ -202,38 +202,35 @@ fn flaky(prompt: &str) -> BoxStream<'static, Result<String, ApiError>> {
 
 #[test]
 fn an_err_item_sets_level_error_with_its_display() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
-    let items: Vec<_> = block_on(flaky("hi").collect());
+    let recorder = Recorder::new();
+    let items: Vec<_> = recorder.in_scope(|| block_on(flaky("hi").collect()));
     assert_eq!(items.len(), 3, "the stream goes on after the error");
-    langfuse.flush(WAIT);
 
-    let spans = receiver.wait_for_spans(1, WAIT);
-    let span = &spans[0];
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     assert_eq!(span.str_attr(LEVEL), Some("ERROR"));
     assert_eq!(span.str_attr(STATUS), Some("the model API answered 529"));
-    assert_eq!(span.span.status.as_ref().map(|s| s.code), Some(2));
+    assert!(span.is_error(), "the OTLP status is ERROR");
     assert_eq!(span.str_attr(OUTPUT), Some("partial answer"));
 }
 
 #[test]
 fn a_stream_dropped_half_way_is_cancelled() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
-    let mut tokens = Box::pin(complete("one two three four"));
-    block_on(async {
-        assert_eq!(tokens.next().await.as_deref(), Some("ONE "));
-        assert_eq!(tokens.next().await.as_deref(), Some("TWO "));
+    let recording = testing::record(|| {
+        let mut tokens = Box::pin(complete("one two three four"));
+        block_on(async {
+            assert_eq!(tokens.next().await.as_deref(), Some("ONE "));
+            assert_eq!(tokens.next().await.as_deref(), Some("TWO "));
+        });
+        drop(tokens);
+        // Never polled: cancelled too, without a first item.
+        drop(complete("unread"));
     });
-    drop(tokens);
-    // Never polled: cancelled too, without a first item.
-    drop(complete("unread"));
-    langfuse.flush(WAIT);
 
-    let spans = receiver.wait_for_spans(2, WAIT);
-    for span in &spans {
+    let spans = recording.observations();
+    assert_eq!(spans.len(), 2);
+    for span in spans {
         assert_eq!(span.str_attr(LEVEL), Some("WARNING"));
         assert_eq!(span.str_attr(STATUS), Some("cancelled"));
     }
@@ -274,27 +271,26 @@ async fn consume(limit: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn work_done_while_polling_is_a_child_of_the_stream() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
+    let recorder = Recorder::new();
     // Spawned: the stream is polled on whichever worker runs the task.
-    assert_eq!(tokio::spawn(consume(4)).await.unwrap(), 1 + 4 + 9);
-    langfuse.flush_async(WAIT).await;
+    let task = tokio::spawn(recorder.instrument(consume(4)));
+    assert_eq!(task.await.unwrap(), 1 + 4 + 9);
 
-    let tree = Tree::new(receiver.wait_for_spans(11, WAIT));
-    assert_eq!(tree.traces().len(), 1);
-    tree.assert_child("squares", "consume");
-    tree.assert_child("unrelated", "consume");
-    let stream = tree.one("squares");
-    let slow = tree.all("slow_square");
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 11);
+    assert_eq!(recording.traces().len(), 1);
+    recorded::assert_child(&recording, "squares", "consume");
+    recorded::assert_child(&recording, "unrelated", "consume");
+    let stream = recording.one("squares");
+    let slow = recording.all("slow_square");
     assert_eq!(slow.len(), 4);
     for child in slow {
-        assert_eq!(tree.parent_of(child), Some(stream));
-        assert!(child.span.end_time_unix_nano <= stream.span.end_time_unix_nano);
+        assert_eq!(recording.parent_of(child), Some(stream));
+        assert!(child.end_time() <= stream.end_time());
     }
-    for leaf in tree.all("square") {
+    for leaf in recording.all("square") {
         assert_eq!(
-            tree.parent_of(leaf).map(ReceivedSpan::name),
+            recording.parent_of(leaf).map(RecordedObservation::name),
             Some("slow_square")
         );
     }
@@ -308,14 +304,12 @@ fn quiet(limit: u64) -> impl Stream<Item = Result<u64, ApiError>> + use<> {
 
 #[test]
 fn capture_output_false_records_errors_but_no_items() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recorder = Recorder::new();
+    assert_eq!(recorder.in_scope(|| block_on(quiet(3).count())), 3);
 
-    assert_eq!(block_on(quiet(3).count()), 3);
-    langfuse.flush(WAIT);
-
-    let spans = receiver.wait_for_spans(1, WAIT);
-    let span = &spans[0];
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     assert!(!span.has_attr(OUTPUT));
     assert_eq!(span.str_attr(STATUS), Some("the model API answered 500"));
 }

@@ -3,6 +3,11 @@
 //! exactly which observations carry them, for `update_current_trace`, `propagate_attributes`
 //! (sync scopes), `with_trace_attributes` (futures), nested scopes, and the 200-character
 //! limit on propagated values.
+//!
+//! Read from the in-memory recorder (`langfuse::testing`), whose spans come from the exporter's
+//! own attribute mapping; except the test of a trace's release over the configured one: the
+//! release is process-wide configuration, so that test runs in a process of its own
+//! (`own_process!`) with a client configured for it, and reads what its receiver got.
 
 mod support;
 
@@ -10,8 +15,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use langfuse::testing::{self, RecordedObservation, Recorder};
 use langfuse::{ObservationExt as _, observe, propagate_attributes, update_current_trace};
 use serde_json::json;
+use support::recorded::{self, Attributes as _};
 use support::setup::{self, Tree, WAIT};
 use support::{ReceivedSpan, Receiver};
 
@@ -29,17 +36,14 @@ const TRACE_KEYS: [&str; 10] = [
     "langfuse.release",
 ];
 
-fn assert_no_trace_attributes(span: &ReceivedSpan) {
+/// Asserts that `keys`, the attribute keys of the span `name` (received or recorded), hold
+/// none of the trace's.
+fn assert_no_trace_attributes(name: &str, keys: &[&str]) {
     for key in TRACE_KEYS {
         if key == "langfuse.release" {
             continue; // the process-wide release is on every span
         }
-        assert!(
-            !span.has_attr(key),
-            "{} carries {key}: {:?}",
-            span.name(),
-            span.attr_keys()
-        );
+        assert!(!keys.contains(&key), "{name} carries {key}: {keys:?}");
     }
 }
 
@@ -123,6 +127,7 @@ fn assert_full_trace_attributes(span: &ReceivedSpan) {
 
 #[test]
 fn update_current_trace_reaches_the_observation_its_ancestors_and_later_children() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .release("configured-release")
@@ -143,7 +148,7 @@ fn update_current_trace_reaches_the_observation_its_ancestors_and_later_children
         assert_full_trace_attributes(tree.one(name));
     }
     let early = tree.one("ended_before_the_update");
-    assert_no_trace_attributes(early);
+    assert_no_trace_attributes(early.name(), &early.attr_keys());
     assert_eq!(
         early.str_attr("langfuse.release"),
         Some("configured-release")
@@ -173,15 +178,15 @@ async fn async_request_root() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_current_trace_in_async_code_reaches_the_awaiting_ancestors() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recorder = Recorder::new();
+    tokio::spawn(recorder.instrument(async_request_root()))
+        .await
+        .unwrap();
 
-    tokio::spawn(async_request_root()).await.unwrap();
-    assert!(langfuse.flush_async(WAIT).await.is_complete());
-
-    let tree = Tree::new(receiver.wait_for_spans(3, WAIT));
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 3);
     for name in ["async_request_root", "async_updater", "async_grandchild"] {
-        let span = tree.one(name);
+        let span = recording.one(name);
         assert_eq!(span.str_attr("user.id"), Some("user-7"), "{name}");
         assert_eq!(
             span.str_array_attr("langfuse.trace.tags"),
@@ -227,19 +232,15 @@ fn scoped_parent() {
 
 #[test]
 fn propagate_attributes_applies_to_the_current_observation_and_those_started_in_scope() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(scoped_parent);
 
-    scoped_parent();
-    assert!(langfuse.flush(WAIT).is_complete());
-
-    let tree = Tree::new(receiver.wait_for_spans(5, WAIT));
+    assert_eq!(recording.len(), 5);
     for name in [
         "scoped_parent",
         "inside_the_scope",
         "nested_inside_the_scope",
     ] {
-        let span = tree.one(name);
+        let span = recording.one(name);
         assert_eq!(span.str_attr("user.id"), Some("user-42"), "{name}");
         assert_eq!(span.str_attr("session.id"), Some("chat-7"), "{name}");
         assert_eq!(
@@ -259,9 +260,9 @@ fn propagate_attributes_applies_to_the_current_observation_and_those_started_in_
             "{name}"
         );
     }
-    tree.assert_child("nested_inside_the_scope", "inside_the_scope");
+    recorded::assert_child(&recording, "nested_inside_the_scope", "inside_the_scope");
     for name in ["sibling_before_the_scope", "sibling_after_the_scope"] {
-        assert_no_trace_attributes(tree.one(name));
+        assert_no_trace_attributes(name, &recording.one(name).attr_keys());
     }
 }
 
@@ -294,16 +295,12 @@ fn nested_scopes() {
 
 #[test]
 fn nested_scopes_merge_tags_and_metadata_and_the_inner_value_wins() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(nested_scopes);
 
-    nested_scopes();
-    assert!(langfuse.flush(WAIT).is_complete());
+    assert_eq!(recording.len(), 3);
+    let tags = |span: &RecordedObservation| span.str_array_attr("langfuse.trace.tags").unwrap();
 
-    let tree = Tree::new(receiver.wait_for_spans(3, WAIT));
-    let tags = |span: &ReceivedSpan| span.str_array_attr("langfuse.trace.tags").unwrap();
-
-    let inner = tree.one("in_the_inner_scope");
+    let inner = recording.one("in_the_inner_scope");
     assert_eq!(inner.str_attr("user.id"), Some("inner-user"));
     assert_eq!(
         inner.str_attr("session.id"),
@@ -316,7 +313,7 @@ fn nested_scopes_merge_tags_and_metadata_and_the_inner_value_wins() {
         json!({ "tenant": "acme", "plan": "pro" })
     );
 
-    let outer = tree.one("in_the_outer_scope_only");
+    let outer = recording.one("in_the_outer_scope_only");
     assert_eq!(outer.str_attr("user.id"), Some("outer-user"));
     assert_eq!(outer.str_attr("session.id"), Some("outer-session"));
     assert_eq!(tags(outer), ["a", "b"]);
@@ -326,7 +323,7 @@ fn nested_scopes_merge_tags_and_metadata_and_the_inner_value_wins() {
     );
 
     // Both scopes were opened inside this observation: it carries both, the later one winning.
-    let current = tree.one("nested_scopes");
+    let current = recording.one("nested_scopes");
     assert_eq!(current.str_attr("user.id"), Some("inner-user"));
     assert_eq!(tags(current), ["a", "b", "c"]);
     assert_eq!(
@@ -363,8 +360,7 @@ async fn handle_request(request: usize) {
 
 #[test]
 fn with_trace_attributes_follows_futures_across_worker_threads_without_crosstalk() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recorder = Recorder::new();
     const REQUESTS: usize = 32;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -373,27 +369,28 @@ fn with_trace_attributes_follows_futures_across_worker_threads_without_crosstalk
         .build()
         .unwrap();
     runtime.block_on(async {
-        let tasks: Vec<_> = (0..REQUESTS)
-            .map(|request| {
-                // Outside any observation: the scope applies to the trace the handler starts.
-                tokio::spawn(
-                    handle_request(request).with_trace_attributes(move |attributes| {
-                        attributes.session_id(format!("session-{request}"));
-                    }),
-                )
-            })
-            .collect();
+        let tasks: Vec<_> =
+            (0..REQUESTS)
+                .map(|request| {
+                    // Outside any observation: the scope applies to the trace the handler starts.
+                    tokio::spawn(recorder.instrument(
+                        handle_request(request).with_trace_attributes(move |attributes| {
+                            attributes.session_id(format!("session-{request}"));
+                        }),
+                    ))
+                })
+                .collect();
         for task in tasks {
             task.await.unwrap();
         }
     });
     drop(runtime);
-    assert!(langfuse.flush(WAIT).is_complete());
 
-    let tree = Tree::new(receiver.wait_for_spans(REQUESTS * 5, WAIT));
-    assert_eq!(tree.traces().len(), REQUESTS);
-    let input = |span: &ReceivedSpan| span.json_attr("langfuse.observation.input");
-    for span in &tree.spans {
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), REQUESTS * 5);
+    assert_eq!(recording.traces().len(), REQUESTS);
+    let input = |span: &RecordedObservation| span.json_attr("langfuse.observation.input");
+    for span in recording.observations() {
         let request = input(span)["request"].as_u64().unwrap();
         let session = format!("session-{request}");
         let user = format!("user-{request}");
@@ -468,18 +465,17 @@ fn oversize_attributes() {
 fn a_value_over_200_characters_is_dropped_with_a_warning_and_the_others_apply() {
     let logs = LogBuffer::default();
     let writer = logs.clone();
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
-        .init();
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+        .finish();
+    // The warning is logged on the thread that opens the scope: a subscriber for this thread
+    // sees it, whatever the tests running alongside log.
+    let recording =
+        tracing::subscriber::with_default(subscriber, || testing::record(oversize_attributes));
 
-    oversize_attributes();
-    assert!(langfuse.flush(WAIT).is_complete());
-
-    let tree = Tree::new(receiver.wait_for_spans(2, WAIT));
-    for span in &tree.spans {
+    assert_eq!(recording.len(), 2);
+    for span in recording.observations() {
         let name = span.name();
         assert_eq!(span.str_attr("user.id"), None, "{name}");
         assert_eq!(span.str_attr("session.id"), Some("chat-7"), "{name}");

@@ -3,6 +3,13 @@
 //! travels as one JSON attribute whatever its size, generation fields stay off span-typed
 //! observations, and an update that has nothing to update costs nothing: outside any
 //! observation, in a sampled-out trace, with tracing disabled.
+//!
+//! The attributes are read from the in-memory recorder (`langfuse::testing`), whose spans come
+//! from the exporter's own attribute mapping. Two kinds of test use a client instead: the OTLP
+//! status of an ERROR update (its message is part of the protobuf span, which the recorder
+//! shows only as `is_error()`) is read from the client this binary shares; and the sampled-out
+//! and disabled cases need a client configured for them, so each runs in a process of its own
+//! (`own_process!`) against its own receiver.
 
 mod support;
 
@@ -10,13 +17,15 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
+use langfuse::testing::{self, Recorder};
 use langfuse::{
-    Level, ObservationExt as _, create_event, observe, propagate_attributes,
+    Level, ObservationExt as _, TraceId, create_event, observe, propagate_attributes,
     update_current_generation, update_current_span, update_current_trace,
 };
 use serde_json::{Value, json};
 use support::Receiver;
-use support::setup::{self, Tree, WAIT};
+use support::recorded::Attributes as _;
+use support::setup::{self, WAIT};
 
 #[observe(capture_input = false, capture_output = false)]
 fn retrieve() {
@@ -36,14 +45,10 @@ fn retrieve() {
 
 #[test]
 fn span_updates_set_each_field_and_merge_metadata_across_updates() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(retrieve);
 
-    retrieve();
-    assert!(langfuse.flush(WAIT).is_complete());
-
-    let tree = Tree::new(receiver.wait_for_spans(1, WAIT));
-    let span = tree.one("retrieve: docs-v2");
+    assert_eq!(recording.len(), 1);
+    let span = recording.one("retrieve: docs-v2");
     assert_eq!(span.str_attr("langfuse.observation.type"), Some("span"));
     assert_eq!(
         span.json_attr("langfuse.observation.input"),
@@ -64,29 +69,26 @@ fn span_updates_set_each_field_and_merge_metadata_across_updates() {
         Some("served from a stale index")
     );
     assert_eq!(span.str_attr("langfuse.version"), Some("retriever-3"));
-    assert!(
-        span.span.status.is_none(),
-        "only ERROR sets the OTLP status"
-    );
+    assert!(!span.is_error(), "only ERROR sets the OTLP status");
 }
 
+/// Returns its trace's id, to find the span among those the shared client sends.
 #[observe(capture_input = false, capture_output = false)]
-fn fail_softly() {
+fn fail_softly() -> Option<TraceId> {
     update_current_span(|span| {
         span.level(Level::Error)
             .status_message("upstream returned 503");
     });
+    langfuse::current_trace_id()
 }
 
 #[test]
 fn an_error_level_set_by_update_marks_the_otlp_status() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let receiver = setup::shared();
 
-    fail_softly();
-    assert!(langfuse.flush(WAIT).is_complete());
+    let trace_id = fail_softly().expect("the shared client records");
 
-    let span = &receiver.wait_for_spans(1, WAIT)[0];
+    let span = &receiver.wait_for_trace(trace_id, 1, WAIT)[0];
     assert_eq!(span.str_attr("langfuse.observation.level"), Some("ERROR"));
     let status = span
         .span
@@ -126,14 +128,10 @@ fn chat_completion() {
 
 #[test]
 fn generation_updates_send_model_parameters_usage_cost_timing_and_prompt() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(chat_completion);
 
-    chat_completion();
-    assert!(langfuse.flush(WAIT).is_complete());
-
-    let tree = Tree::new(receiver.wait_for_spans(1, WAIT));
-    let generation = tree.one("chat");
+    assert_eq!(recording.len(), 1);
+    let generation = recording.one("chat");
     assert_eq!(
         generation.str_attr("langfuse.observation.type"),
         Some("generation")
@@ -192,13 +190,10 @@ fn embed() {
 
 #[test]
 fn embeddings_are_generation_like_and_carry_model_and_usage() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(embed);
 
-    embed();
-    assert!(langfuse.flush(WAIT).is_complete());
-
-    let span = &receiver.wait_for_spans(1, WAIT)[0];
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     assert_eq!(
         span.str_attr("langfuse.observation.type"),
         Some("embedding")
@@ -228,13 +223,10 @@ fn search_tool() {
 
 #[test]
 fn generation_fields_on_a_span_typed_observation_are_not_sent() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let recording = testing::record(search_tool);
 
-    search_tool();
-    assert!(langfuse.flush(WAIT).is_complete());
-
-    let span = &receiver.wait_for_spans(1, WAIT)[0];
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     assert_eq!(span.str_attr("langfuse.observation.type"), Some("tool"));
     for key in [
         "langfuse.observation.model.name",
@@ -267,16 +259,13 @@ fn annotate_widely(metadata: &BTreeMap<String, String>) {
 
 #[test]
 fn metadata_with_500_keys_arrives_as_one_json_attribute_with_every_key() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
     let metadata: BTreeMap<String, String> = (0..500)
         .map(|i| (format!("key-{i:03}"), format!("value-{i}")))
         .collect();
-    annotate_widely(&metadata);
-    assert!(langfuse.flush(WAIT).is_complete());
+    let recording = testing::record(|| annotate_widely(&metadata));
 
-    let span = &receiver.wait_for_spans(1, WAIT)[0];
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     let metadata_keys: Vec<&str> = span
         .attr_keys()
         .into_iter()
@@ -300,33 +289,35 @@ fn after_the_stray_updates() {}
 
 #[test]
 fn updates_outside_any_observation_do_nothing() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-
+    let recorder = Recorder::new();
     let closure_runs = AtomicUsize::new(0);
-    update_current_span(|span| {
-        closure_runs.fetch_add(1, Ordering::Relaxed);
-        span.name("stray").metadata(&json!({ "stray": true }));
-    });
-    update_current_generation(|generation| {
-        closure_runs.fetch_add(1, Ordering::Relaxed);
-        generation.model("stray-model");
-    });
-    update_current_trace(|trace| {
-        closure_runs.fetch_add(1, Ordering::Relaxed);
-        trace.user_id("stray-user").tags(["stray"]);
+    recorder.in_scope(|| {
+        update_current_span(|span| {
+            closure_runs.fetch_add(1, Ordering::Relaxed);
+            span.name("stray").metadata(&json!({ "stray": true }));
+        });
+        update_current_generation(|generation| {
+            closure_runs.fetch_add(1, Ordering::Relaxed);
+            generation.model("stray-model");
+        });
+        update_current_trace(|trace| {
+            closure_runs.fetch_add(1, Ordering::Relaxed);
+            trace.user_id("stray-user").tags(["stray"]);
+        });
     });
     assert_eq!(
         closure_runs.load(Ordering::Relaxed),
         0,
         "with no observation to update, the closure is not even called"
     );
-    assert_eq!(langfuse.stats().started, 0, "an update starts nothing");
+    let stray = recorder.recording();
+    assert_eq!(stray.traces().len(), 0, "an update starts nothing");
+    assert!(stray.is_empty());
 
-    after_the_stray_updates();
-    assert!(langfuse.flush(WAIT).is_complete());
+    recorder.in_scope(after_the_stray_updates);
 
-    let spans = receiver.wait_for_spans(1, WAIT);
+    let recording = recorder.recording();
+    let spans = recording.observations();
     assert_eq!(spans.len(), 1, "only the observation started afterwards");
     let span = &spans[0];
     assert_eq!(span.name(), "after_the_stray_updates");
@@ -335,7 +326,7 @@ fn updates_outside_any_observation_do_nothing() {
         ["langfuse.observation.type"],
         "nothing of the stray updates stuck to a later observation"
     );
-    assert_eq!(langfuse.stats().started, 1);
+    assert_eq!(recording.traces().len(), 1);
 }
 
 /// Counts the closures an observed function hands to the SDK that actually run.
@@ -384,6 +375,7 @@ async fn updates_everything_async(question: &'static str) -> usize {
 
 #[test]
 fn update_closures_are_not_called_in_a_sampled_out_trace() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .sample_rate(0.0)
@@ -408,6 +400,7 @@ fn update_closures_are_not_called_in_a_sampled_out_trace() {
 
 #[test]
 fn update_closures_are_not_called_with_tracing_disabled() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .tracing_enabled(false)
@@ -440,11 +433,11 @@ fn explicit_output_wins() -> u32 {
 
 #[test]
 fn an_output_set_by_an_update_wins_over_the_captured_return_value() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
-    assert_eq!(explicit_output_wins(), 42);
-    assert!(langfuse.flush(WAIT).is_complete());
-    let span = &receiver.wait_for_spans(1, WAIT)[0];
+    let recorder = Recorder::new();
+    assert_eq!(recorder.in_scope(explicit_output_wins), 42);
+    let recording = recorder.recording();
+    assert_eq!(recording.len(), 1);
+    let span = &recording.observations()[0];
     assert_eq!(
         span.str_attr("langfuse.observation.output"),
         Some("what the user chose to show")

@@ -37,6 +37,7 @@ static ROUTES: LazyLock<Mutex<HashMap<TraceId, Weak<Tap>>>> = LazyLock::new(Defa
 impl Tap {
     /// Opens a tap: while it lives, observations may start even when the SDK does not record.
     pub(crate) fn open() -> Arc<Tap> {
+        super::install_panic_hook(); // as `init()` does: a panic's message reaches its status
         lifecycle::recorder_opened();
         Arc::new(Tap::default())
     }
