@@ -110,10 +110,8 @@ fn errors_and_panics_are_recorded_with_their_level() {
     assert_eq!(failed.status_message(), Some("upstream returned 503"));
     let panicked = recording.one("panics");
     assert_eq!(panicked.level(), Level::Error);
-    assert!(
-        panicked.status_message().unwrap().starts_with("panicked"),
-        "{panicked:?}"
-    );
+    assert_eq!(panicked.status_message(), Some("panicked: boom"));
+    assert_eq!(panicked.error_status_message(), Some("panicked: boom"));
     assert_eq!(recording.outline(), "fails [ERROR]\npanics [ERROR]\n");
 }
 
@@ -240,6 +238,41 @@ fn a_continued_remote_trace_is_recorded_under_its_remote_parent() {
     assert_eq!(root.parent_id().unwrap().to_string(), "00f067aa0ba902b7");
     assert!(root.is_remote_root());
     assert_eq!(recording.roots().len(), 1);
+}
+
+#[test]
+fn recorders_continuing_the_same_remote_trace_at_once_each_get_their_own() {
+    // Two tests that continue the same fixture header, at the same time.
+    let header = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let barrier = std::sync::Barrier::new(2);
+    let recordings: Vec<_> = std::thread::scope(|scope| {
+        let run = |user: &'static str| {
+            let barrier = &barrier;
+            scope.spawn(move || {
+                let recorder = Recorder::new();
+                recorder.in_scope(|| {
+                    let _entered = langfuse::ObservationContext::from_traceparent(header)
+                        .unwrap()
+                        .enter();
+                    barrier.wait();
+                    answer(user, "continued").unwrap();
+                });
+                (user, recorder.recording())
+            })
+        };
+        let handles = [run("first"), run("second")];
+        handles.map(|h| h.join().unwrap()).into()
+    });
+    for (user, recording) in recordings {
+        assert_eq!(recording.len(), 3, "{user}: {recording}");
+        assert!(
+            recording
+                .observations()
+                .iter()
+                .all(|o| o.user_id() == Some(user))
+        );
+        assert_eq!(recording.scores().len(), 1, "{user}");
+    }
 }
 
 #[test]

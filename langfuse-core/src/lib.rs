@@ -35,6 +35,7 @@
 //! | `clock`, `capture/` | the hot path's clock; bounded capture of arguments and results |
 //! | `model/` | ids, kinds, levels, the record, trace attributes, stats |
 //! | `sampling` | the head-sampling rule |
+//! | `panics` | the message of the panic unwinding a thread, from a chained hook |
 //! | `collector/` | thread-local rings, the bounded shared queue, the counters |
 //! | `lifecycle` | whether the SDK records, the decision before `init()`, refusals |
 //! | `context/` | the current observation per thread: begin, end, scopes, spawn, `traceparent` |
@@ -66,6 +67,7 @@ mod export;
 mod lifecycle;
 mod model;
 mod observe;
+mod panics;
 mod sampling;
 mod scores;
 #[cfg(feature = "testing")]

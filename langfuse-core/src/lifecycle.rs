@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use crate::config::Config;
-use crate::{capture, collector, sampling};
+use crate::{capture, collector, panics, sampling};
 
 const UNINIT: u8 = 0;
 const ENABLED: u8 = 1;
@@ -200,8 +200,10 @@ pub(crate) fn decide_before_init() -> bool {
     get() == State::Enabled
 }
 
-/// Publishes a configuration's hot-path settings: capture, sampling and the queue's bounds.
+/// Publishes a configuration's hot-path settings (capture, sampling, the queue's bounds) and
+/// installs the panic hook: everything recording needs before the first observation.
 pub(crate) fn apply(config: &Config) {
+    panics::install_hook();
     capture::configure(config.io_capture_enabled(), config.capture_max_bytes());
     sampling::set_rate(config.sample_rate());
     collector::global().configure(

@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "capture",
     "model",
     "sampling",
+    "panics",
     "collector",
     "lifecycle",
     "context",

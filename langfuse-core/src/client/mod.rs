@@ -19,7 +19,7 @@ use crate::export::project::ProjectLink;
 use crate::export::worker::{self, Command, Reply};
 use crate::lifecycle::{self, State};
 use crate::model::{FlushReport, Stats};
-use crate::{clock, collector, context, scores};
+use crate::{clock, collector, scores};
 
 mod links;
 
@@ -311,7 +311,6 @@ fn start(config: Config) -> Result<Langfuse, Error> {
     // Calibrate the clock and publish the hot-path settings before anything records.
     clock::clock();
     lifecycle::apply(&config);
-    context::install_panic_hook();
     let (commands, receiver) = mpsc::unbounded_channel();
     let (project, fetcher) = ProjectLink::new(&config);
     let thread = worker::spawn(config.clone(), receiver, fetcher).map_err(Error::Exporter)?;

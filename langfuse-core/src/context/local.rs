@@ -63,8 +63,6 @@ pub(crate) struct Local {
     stack: Vec<Frame>,
     rng: fastrand::Rng,
     buffer: Option<LocalBuffer>,
-    /// Message of the panic in flight on this thread, stashed by the panic hook.
-    pub(crate) panic_message: Option<String>,
     /// The test recorder whose code runs on this thread now, if any.
     #[cfg(feature = "testing")]
     pub(crate) tap: Option<Arc<super::tap::Tap>>,
@@ -75,7 +73,6 @@ thread_local! {
         stack: Vec::with_capacity(16),
         rng: fastrand::Rng::new(),
         buffer: None,
-        panic_message: None,
         #[cfg(feature = "testing")]
         tap: None,
     });
@@ -205,36 +202,33 @@ impl Local {
                 });
             }
             Some(parent) if parent.remote && self.tap.is_some() => {
-                if let Some(tap) = &self.tap {
-                    tap.route(parent.trace_id);
-                }
-                let trace = inherited();
+                let tap = self.tap.clone()?;
+                let trace = tap.route(parent.trace_id, inherited().as_deref());
                 let id = self.new_span_id();
                 return Some(Plan::Record {
                     trace_id: parent.trace_id,
                     id,
                     parent_id: Some(parent.id),
                     flags: flags::ROUTED | flags::AS_ROOT,
-                    trace,
+                    trace: Some(trace),
                 });
             }
             None if self.tap.is_some() => {
+                let tap = self.tap.clone()?;
                 let trace_id = self.new_trace_id();
-                if let Some(tap) = &self.tap {
-                    tap.route(trace_id);
-                }
-                let id = self.new_span_id();
                 // A detached scope's attributes still apply to the new trace.
-                let trace = match choice {
+                let scope = match choice {
                     ParentChoice::Current => self.stack.last().and_then(|f| f.record.trace.clone()),
                     ParentChoice::Given(_) => None,
                 };
+                let trace = tap.route(trace_id, scope.as_deref());
+                let id = self.new_span_id();
                 return Some(Plan::Record {
                     trace_id,
                     id,
                     parent_id: None,
                     flags: flags::ROUTED,
-                    trace,
+                    trace: Some(trace),
                 });
             }
             _ => {}

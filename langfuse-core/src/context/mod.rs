@@ -23,7 +23,7 @@ mod traceparent;
 
 pub(crate) use frame::{Frame, FrameSlot, Kind, ParentContext};
 pub(crate) use local::{ParentChoice, with_installed, with_local};
-pub(crate) use panic::{fail_from_panic, install_panic_hook};
+pub(crate) use panic::fail_from_panic;
 pub use scope::{AttributesScope, propagate_attributes};
 pub use spawn::{
     EnteredContext, ObservationContext, ObservationExt, WithContext, current_context, spawn,

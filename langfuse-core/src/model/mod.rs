@@ -16,4 +16,6 @@ pub use ids::{ObservationId, ParseIdError, TraceId, create_trace_id};
 pub use kind::{Level, ObservationType, UnknownObservationType};
 pub(crate) use record::{GenerationData, ObservationData, Record, flags};
 pub use stats::{FlushReport, Stats};
+#[cfg(feature = "testing")]
+pub(crate) use trace_attributes::Route;
 pub use trace_attributes::TraceAttributes;

@@ -39,6 +39,31 @@ pub struct TraceAttributes {
     pub(crate) public: Option<bool>,
     pub(crate) input: Option<Payload>,
     pub(crate) output: Option<Payload>,
+    /// The test recorder the trace belongs to (`testing` feature): carried with the trace's
+    /// attributes, so that every observation of the trace knows where it goes, wherever it
+    /// ends. Never sent.
+    #[cfg(feature = "testing")]
+    pub(crate) route: Option<Route>,
+}
+
+/// A handle to a test recorder's tap, opaque at this layer (the tap lives in `context`). Weak,
+/// because the tap holds the records that hold it. Equal only to itself.
+#[cfg(feature = "testing")]
+#[derive(Clone)]
+pub(crate) struct Route(pub(crate) std::sync::Weak<dyn std::any::Any + Send + Sync>);
+
+#[cfg(feature = "testing")]
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Weak::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[cfg(feature = "testing")]
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Route")
+    }
 }
 
 impl TraceAttributes {

@@ -158,7 +158,7 @@ impl Drop for SyncObservation {
         with_local(|local| {
             if let Some(mut observation) = local.pop(depth).and_then(Frame::into_observation) {
                 if std::thread::panicking() {
-                    context::fail_from_panic(local, &mut observation);
+                    context::fail_from_panic(&mut observation);
                 } else {
                     observation.fail(Level::Warning, || "ended without returning".to_owned());
                 }

@@ -579,19 +579,23 @@ pub(crate) fn submit(mut score: Score, target: Target) {
 /// and counted nowhere: the recorder holds it.
 #[cfg(feature = "testing")]
 fn submit_to_recorder(score: &mut Score, target: &Target) -> bool {
+    let mut current = None;
     let (trace_id, observation_id) = match target {
         Target::AsGiven => match score.trace_id {
             Some(trace_id) => (trace_id, score.observation_id),
             None => return false,
         },
         Target::Current { observation } => match current_key() {
-            Some((trace_id, id, _)) => (trace_id, observation.then_some(id)),
+            Some((trace_id, id, _)) => {
+                current = with_local(|l| l.current_trace_attributes()).flatten();
+                (trace_id, observation.then_some(id))
+            }
             None => return false,
         },
         Target::Handle(Some((trace_id, observation_id))) => (*trace_id, *observation_id),
         Target::Handle(None) => return false,
     };
-    crate::context::tap::deliver_score(trace_id, || {
+    crate::context::tap::deliver_score(trace_id, current.as_deref(), || {
         score.trace_id = Some(trace_id);
         score.observation_id = observation_id;
         if let Err(problem) = score.check_fields().and_then(|()| score.check_target()) {

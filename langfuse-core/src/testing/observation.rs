@@ -140,6 +140,12 @@ impl RecordedObservation {
         self.error_status.is_some()
     }
 
+    /// The message of the span's ERROR status (the OTLP `Status.message`); `None` when the
+    /// status is not ERROR, empty when it is without a message.
+    pub fn error_status_message(&self) -> Option<&str> {
+        self.error_status.as_deref()
+    }
+
     /// When it started.
     pub fn start_time(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_nanos(self.start_unix_nanos)
