@@ -58,7 +58,7 @@ impl Tap {
         {
             // By id, the first open tap wins: only scores given by trace id look here.
             let mut routes = ROUTES.lock();
-            if !routes.get(&trace_id).is_some_and(|t| t.strong_count() > 0) {
+            if routes.get(&trace_id).is_none_or(|t| t.strong_count() == 0) {
                 routes.insert(trace_id, Arc::downgrade(self));
             }
         }
