@@ -856,6 +856,7 @@ mod tests {
             public: Some(true),
             input: Some(Payload::Json(r#""what is up?""#.into())),
             output: Some(Payload::Json(r#"{"answer":42}"#.into())),
+            ..TraceAttributes::default()
         });
         let mut first = record(1, &RETRIEVE);
         first.trace = Some(trace.clone());
@@ -964,6 +965,7 @@ mod tests {
             public: Some(true),
             input: Some(Payload::Text("in".into())),
             output: Some(Payload::Text("out".into())),
+            ..TraceAttributes::default()
         }));
         let r = with_data(
             r,
