@@ -844,6 +844,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_update, reason = "the `testing` feature adds a field")]
     fn trace_attributes_go_on_every_span() {
         let trace = Arc::new(TraceAttributes {
             name: Some("checkout flow".into()),
@@ -950,6 +951,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_update, reason = "the `testing` feature adds a field")]
     fn every_attribute_of_a_full_record_is_sent_once() {
         let mut r = record(1, &CHAT);
         r.level = Level::Warning;
