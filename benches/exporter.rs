@@ -5,7 +5,7 @@
 //! exporter does by default. This work never runs on a request's thread.
 //!
 //! ```text
-//! cargo bench --bench exporter
+//! cargo bench -p langfuse-benches --bench exporter
 //! ```
 //!
 //! Bytes per observation are printed once per shape (`wire:` lines); criterion prints the

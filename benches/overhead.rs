@@ -20,10 +20,10 @@
 //! fastrace's reporter discards; tracing's `BatchSpanProcessor` really exports OTLP/HTTP to a
 //! loopback receiver, and drops spans whenever its queue of 2048 is full (so in these tight
 //! loops it is measured partly on its cheaper dropping path). The exporter's own cost is in
-//! `benches/exporter.rs`, the whole pipeline under load in `examples/load.rs`.
+//! `benches/exporter.rs`, the whole pipeline under load in `benches/examples/load.rs`.
 //!
 //! ```text
-//! cargo bench --bench overhead
+//! cargo bench -p langfuse-benches --bench overhead
 //! ```
 
 use std::future::Future;
@@ -36,9 +36,9 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use langfuse::{ExporterKind, Langfuse};
 use serde::Serialize;
 
-#[path = "../examples/support/otel.rs"]
+#[path = "examples/support/otel.rs"]
 mod otel;
-#[path = "../examples/support/receiver.rs"]
+#[path = "examples/support/receiver.rs"]
 mod receiver;
 
 const CHILDREN: u64 = 99;

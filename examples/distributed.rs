@@ -73,6 +73,15 @@ async fn search_index(query: &str) -> Vec<String> {
     ]
 }
 
+/// A pooled HTTP client. reqwest 0.13 with rustls needs a crypto provider, and this
+/// repository's reqwest has none of its own: the process installs ring, which langfuse's default
+/// `rustls` feature builds anyway (see "TLS" in the README). With reqwest's default features
+/// (aws-lc-rs), `reqwest::Client::new()` alone is enough.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 // --- frontend --------------------------------------------------------------------------------
 
 /// What the frontend's handlers share: where the backend is, and a pooled HTTP client.
@@ -86,7 +95,7 @@ struct Frontend {
 pub async fn start_frontend(backend: SocketAddr) -> std::io::Result<SocketAddr> {
     let state = Frontend {
         backend,
-        http: reqwest::Client::new(),
+        http: http_client(),
     };
     serve(
         Router::new()
@@ -158,7 +167,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let frontend = start_frontend(backend).await?;
     println!("backend on http://{backend}, frontend on http://{frontend}");
 
-    let client = reqwest::Client::new();
+    let client = http_client();
     for question in ["What is Langfuse?", "How do traces cross services?"] {
         let answer: Answer = client
             .post(format!("http://{frontend}/ask"))

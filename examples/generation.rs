@@ -224,6 +224,15 @@ fn model_parameters(request: &ChatRequest) -> serde_json::Value {
     json!({ "temperature": request.temperature, "max_tokens": request.max_tokens })
 }
 
+/// A pooled HTTP client. reqwest 0.13 with rustls needs a crypto provider, and this
+/// repository's reqwest has none of its own: the process installs ring, which langfuse's default
+/// `rustls` feature builds anyway (see "TLS" in the README). With reqwest's default features
+/// (aws-lc-rs), `reqwest::Client::new()` alone is enough.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// An OpenAI-compatible client whose calls are recorded as generations.
 #[derive(Debug, Clone)]
 pub struct LlmClient {
@@ -235,7 +244,7 @@ impl LlmClient {
     /// A client for the API at `base_url` (for example `http://127.0.0.1:8080`).
     pub fn new(base_url: impl Into<String>) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: http_client(),
             base_url: base_url.into(),
         }
     }

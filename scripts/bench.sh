@@ -45,11 +45,11 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 } > "$out/machine.md"
 
 step "building benches and the load example (release)"
-cargo bench --no-run --locked --bench overhead --bench exporter 2>&1 | tail -n 2 >&2
-cargo build --release --locked --example load --example instructions 2>&1 | tail -n 1 >&2
+cargo bench -p langfuse-benches --no-run --locked --bench overhead --bench exporter 2>&1 | tail -n 2 >&2
+cargo build -p langfuse-benches --release --locked --example load --example instructions 2>&1 | tail -n 1 >&2
 
 if command -v valgrind >/dev/null; then
-    step "hot path in instructions: callgrind on examples/instructions.rs"
+    step "hot path in instructions: callgrind on benches/examples/instructions.rs"
     : > "$out/instructions.txt"
     for case in plain disabled sampled_out root child capture_root \
         async_plain_1_poll async_1_poll async_plain_2_polls async_2_polls; do
@@ -64,11 +64,11 @@ else
     echo "valgrind not found: skipping instruction counts" >&2
 fi
 
-step "hot path: cargo bench --bench overhead"
-cargo bench --locked --bench overhead -- "${criterion_args[@]}" 2>&1 | tee "$out/overhead.txt" >&2
+step "hot path: cargo bench -p langfuse-benches --bench overhead"
+cargo bench -p langfuse-benches --locked --bench overhead -- "${criterion_args[@]}" 2>&1 | tee "$out/overhead.txt" >&2
 
-step "exporter: cargo bench --bench exporter"
-cargo bench --locked --bench exporter -- "${criterion_args[@]}" 2>&1 | tee "$out/exporter.txt" >&2
+step "exporter: cargo bench -p langfuse-benches --bench exporter"
+cargo bench -p langfuse-benches --locked --bench exporter -- "${criterion_args[@]}" 2>&1 | tee "$out/exporter.txt" >&2
 
 step "loaded service: load ${load_args[*]}"
 target/release/examples/load "${load_args[@]}" 2>&1 | tee "$out/load.txt" >&2

@@ -183,7 +183,7 @@ def instructions():
             per_call["async_plain_2_polls"] - per_call["async_plain_1_poll"]
         )
         poll = f"{extra:.0f}"
-    print("## Hot path in instructions (callgrind, examples/instructions.rs)")
+    print("## Hot path in instructions (callgrind, benches/examples/instructions.rs)")
     print()
     print("Instructions executed on the calling thread per observation, over the untraced")
     print("function; deterministic, so a busy machine does not move them.")
@@ -262,6 +262,6 @@ hot_path()
 budgets()
 instructions()
 exporter()
-copy_tables("Loaded service (examples/load.rs)", "load.txt", "summary receiver=")
+copy_tables("Loaded service (benches/examples/load.rs)", "load.txt", "summary receiver=")
 copy_tables("Memory with the receiver down (load --mode memory)", "memory.txt", "summary memory")
 copy_tables("Cold start (load --mode cold-start)", "cold.txt", "cold start:")

@@ -24,7 +24,7 @@ async fn a_request_across_two_services_is_one_trace_with_the_backend_marked_as_r
         .unwrap();
 
     const REQUESTS: usize = 6;
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let calls = (0..REQUESTS).map(|i| {
         let request = client
             .post(format!("http://{frontend}/ask"))
@@ -123,7 +123,7 @@ async fn a_backend_called_without_a_traceparent_starts_its_own_trace() {
     let langfuse = setup::init(&receiver);
     let backend = start_backend().await.unwrap();
 
-    let answer: Answer = reqwest::Client::new()
+    let answer: Answer = support::http_client()
         .post(format!("http://{backend}/answer"))
         .header(langfuse::TRACEPARENT_HEADER, "not a traceparent")
         .json(&Question {

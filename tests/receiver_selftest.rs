@@ -112,7 +112,7 @@ async fn post_export(
 #[tokio::test]
 async fn decodes_a_gzipped_export() {
     let receiver = Receiver::start();
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let body = gzip(&export_request().encode_to_vec());
     let response = client
         .post(receiver.traces_url())
@@ -194,7 +194,7 @@ async fn scripted_replies_come_first_and_only_accepted_spans_count() {
             .with_body("busy"),
         Reply::drop_connection(),
     ]);
-    let client = reqwest::Client::new();
+    let client = support::http_client();
 
     let busy = post_export(&client, &receiver).await.unwrap();
     assert_eq!(busy.status(), 503);
@@ -231,7 +231,7 @@ async fn delayed_replies_and_responders() {
         (request.path == SCORES_PATH).then(|| Reply::status(429).with_header("retry-after", "1"))
     });
     receiver.enqueue([Reply::ok().after(Duration::from_secs(3))]);
-    let client = reqwest::Client::new();
+    let client = support::http_client();
 
     let timed_out = client
         .post(receiver.traces_url())
@@ -261,7 +261,7 @@ async fn delayed_replies_and_responders() {
 #[tokio::test]
 async fn scores_are_parsed_as_json() {
     let receiver = Receiver::start();
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let response = client
         .post(format!("{}{SCORES_PATH}", receiver.base_url()))
         .header("content-type", "application/json")
@@ -281,7 +281,7 @@ async fn scores_are_parsed_as_json() {
 #[tokio::test]
 async fn malformed_requests_get_the_servers_answers() {
     let receiver = Receiver::start();
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let post = |content_type: &'static str, encoding: Option<&'static str>, body: Vec<u8>| {
         let mut request = client
             .post(receiver.traces_url())

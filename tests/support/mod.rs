@@ -45,6 +45,14 @@ pub const PROJECTS_PATH: &str = "/api/public/projects";
 /// The project id the receiver reports unless told otherwise.
 pub const DEFAULT_PROJECT_ID: &str = "test-project";
 
+/// An HTTP client for the tests' own requests. reqwest 0.13 with rustls needs a crypto
+/// provider and this repository's reqwest has none of its own, so the process installs ring
+/// first, as `examples/distributed.rs` does (see "TLS" in the README).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// A `GET /api/public/projects` answer listing projects with these ids, in the shape of the
 /// OpenAPI `Projects` schema.
 pub fn projects_body(ids: &[&str]) -> String {

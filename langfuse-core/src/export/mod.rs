@@ -11,5 +11,6 @@ pub(crate) mod mask;
 pub(crate) mod otlp;
 pub(crate) mod project;
 pub(crate) mod scores;
+pub(crate) mod tls;
 pub(crate) mod transport;
 pub(crate) mod worker;

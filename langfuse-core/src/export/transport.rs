@@ -82,6 +82,8 @@ pub(crate) enum TransportError {
     InvalidSecretKey,
     /// The HTTP client could not be built (TLS initialisation).
     Client(reqwest::Error),
+    /// No TLS settings for the endpoint (see [`tls`](super::tls)).
+    Tls(String),
 }
 
 impl fmt::Display for TransportError {
@@ -94,6 +96,7 @@ impl fmt::Display for TransportError {
                 f.write_str("the secret key cannot be encoded in an HTTP header")
             }
             Self::Client(e) => write!(f, "cannot build the HTTP client: {e}"),
+            Self::Tls(e) => write!(f, "cannot set up TLS: {e}"),
         }
     }
 }
@@ -243,9 +246,11 @@ impl HttpTransport {
             headers.insert(name, value);
         }
 
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .default_headers(headers)
-            .timeout(timeout)
+            .timeout(timeout);
+        let client = super::tls::configure(builder, &traces_url)
+            .map_err(TransportError::Tls)?
             .build()
             .map_err(TransportError::Client)?;
 
@@ -1154,7 +1159,7 @@ mod tests {
     #[test]
     fn secrets_stay_out_of_debug_and_errors() {
         let mut settings = settings(
-            "https://user:hunter2@cloud.langfuse.com/api/public/otel/v1/traces"
+            "http://user:hunter2@cloud.langfuse.com/api/public/otel/v1/traces"
                 .parse()
                 .unwrap(),
         );

@@ -13,10 +13,10 @@
 //!   exporter shipping to the same receiver (see `support/otel.rs`).
 //!
 //! ```text
-//! cargo run --release --example load                                    # all variants
-//! cargo run --release --example load -- --duration 2 --receiver ok      # CI smoke test
-//! cargo run --release --example load -- --mode memory --duration 60     # RSS, receiver down
-//! cargo run --release --example load -- --mode cold-start --runs 21     # first call
+//! cargo run -p langfuse-benches --release --example load                   # every variant
+//! cargo run -p langfuse-benches --release --example load -- --duration 2 --receiver ok
+//! cargo run -p langfuse-benches --release --example load -- --mode memory --duration 60
+//! cargo run -p langfuse-benches --release --example load -- --mode cold-start --runs 21
 //! ```
 //!
 //! Modes:

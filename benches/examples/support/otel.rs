@@ -63,6 +63,8 @@ impl ShouldSample for Switch {
 ///
 /// Call it outside any tokio runtime: the blocking HTTP client refuses to start inside one.
 pub fn install(traces_url: &str) -> SdkTracerProvider {
+    // The blocking reqwest client needs a rustls crypto provider (see benches/Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let credentials = base64::engine::general_purpose::STANDARD.encode("pk-lf-bench:sk-lf-bench");
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()

@@ -2,7 +2,7 @@
 //! hot path that a busy machine cannot disturb (criterion's times can be).
 //!
 //! ```text
-//! cargo build --release --example instructions
+//! cargo build -p langfuse-benches --release --example instructions
 //! valgrind --tool=callgrind --toggle-collect='*probe_loop*' --callgrind-out-file=/dev/null \
 //!     target/release/examples/instructions child 1000
 //! ```
