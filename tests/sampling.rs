@@ -29,6 +29,7 @@ fn root_request() {}
 
 #[test]
 fn the_share_of_recorded_traces_matches_the_sample_rate() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .sample_rate(RATE)
@@ -100,6 +101,7 @@ async fn fanning_out_request() -> String {
 
 #[test]
 fn the_root_decision_holds_for_children_tasks_threads_and_scores() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .sample_rate(RATE)
@@ -227,6 +229,7 @@ async fn backend_handler(request: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_continued_trace_is_kept_or_dropped_by_the_trace_id_rule() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .sample_rate(RATE)

@@ -84,6 +84,7 @@ fn boxed_node(
 
 #[test]
 fn random_trees_from_threads_and_migrating_tasks_arrive_whole() {
+    own_process!();
     let receiver = Receiver::start();
     let guard = setup::config_for(&receiver)
         .flush_interval(Duration::from_millis(20))

@@ -27,6 +27,7 @@ fn root(thread: usize) -> usize {
 
 #[test]
 fn a_hundred_thousand_observations_from_eight_threads_arrive_exactly_once() {
+    own_process!();
     let receiver = Receiver::start();
     // Defaults everywhere except where to send.
     let langfuse = Langfuse::builder()
