@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use langfuse::{ObservationId, TraceId, observe};
-use support::Receiver;
 use support::setup;
+use support::{ReceivedSpan, Receiver};
 
 const THREADS: u64 = 16;
 const TREES_PER_THREAD: u64 = 60;
@@ -82,6 +82,22 @@ fn boxed_node(
     Box::pin(async_node(seed, depth, parent))
 }
 
+fn span_id(span: &ReceivedSpan) -> ObservationId {
+    let bytes = span.span.span_id.as_slice().try_into().expect("8 bytes");
+    ObservationId::from_bytes(bytes).expect("a valid span id")
+}
+
+fn trace_id(span: &ReceivedSpan) -> TraceId {
+    let bytes = span.span.trace_id.as_slice().try_into().expect("16 bytes");
+    TraceId::from_bytes(bytes).expect("a valid trace id")
+}
+
+fn parent_id(span: &ReceivedSpan) -> Option<ObservationId> {
+    let bytes = span.span.parent_span_id.as_slice();
+    (!bytes.is_empty())
+        .then(|| ObservationId::from_bytes(bytes.try_into().expect("8 bytes")).expect("valid"))
+}
+
 #[test]
 fn random_trees_from_threads_and_migrating_tasks_arrive_whole() {
     own_process!();
@@ -132,30 +148,30 @@ fn random_trees_from_threads_and_migrating_tasks_arrive_whole() {
     );
     assert_eq!(spans.len() as u64, stats.exported);
 
+    // Ids compared as the SDK's types, read from the bytes received: formatting tens of
+    // thousands of them as hex took longer than the checks themselves.
     let mut seen = HashSet::new();
     for span in &spans {
-        assert!(seen.insert(span.span_id()), "span {} twice", span.span_id());
+        let id = span_id(span);
+        assert!(seen.insert(id), "span {id} twice");
     }
-    let created_by_id: HashMap<String, &Created> =
-        created.iter().map(|c| (c.1.to_string(), c)).collect();
+    let created_by_id: HashMap<ObservationId, &Created> =
+        created.iter().map(|c| (c.1, c)).collect();
     assert_eq!(created_by_id.len(), created.len(), "ids are unique");
-    let received: HashMap<String, String> =
-        spans.iter().map(|s| (s.span_id(), s.trace_id())).collect();
+    let received: HashMap<ObservationId, TraceId> =
+        spans.iter().map(|s| (span_id(s), trace_id(s))).collect();
     for span in &spans {
+        let id = span_id(span);
         let (trace, _, parent) = created_by_id
-            .get(&span.span_id())
-            .unwrap_or_else(|| panic!("span {} was never created", span.span_id()));
-        assert_eq!(span.trace_id(), trace.to_string());
-        assert_eq!(
-            span.parent_span_id(),
-            parent.map(|p| p.to_string()),
-            "the parent it ran under"
-        );
-        if let Some(parent) = span.parent_span_id() {
+            .get(&id)
+            .unwrap_or_else(|| panic!("span {id} was never created"));
+        assert_eq!(trace_id(span), *trace);
+        assert_eq!(parent_id(span), *parent, "the parent it ran under");
+        if let Some(parent) = parent_id(span) {
             let (parent_trace, _, _) = created_by_id[&parent];
-            assert_eq!(span.trace_id(), parent_trace.to_string(), "same trace");
+            assert_eq!(trace_id(span), *parent_trace, "same trace");
             if stats.dropped() == 0 {
-                assert_eq!(received.get(&parent), Some(&span.trace_id()));
+                assert_eq!(received.get(&parent), Some(&trace_id(span)));
             }
         }
     }

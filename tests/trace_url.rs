@@ -112,7 +112,7 @@ fn until_the_project_id_is_known_there_is_no_url_and_no_waiting() {
     // must come later still: otherwise a wait that overran its deadline would find it.
     let deadline = Duration::from_millis(100);
     let margin = Duration::from_secs(2);
-    let answer_delay = Duration::from_secs(3);
+    let answer_delay = Duration::from_millis(2_500);
     let receiver = Receiver::start();
     receiver.enqueue_projects([Reply::ok()
         .with_body(&projects_body(&["slow-project"]))
