@@ -98,7 +98,7 @@ fn current_trace_url_follows_the_current_observation() {
         let _current = root.enter();
         assert_eq!(
             langfuse::current_trace_url(),
-            Some(expected_url(&receiver, DEFAULT_PROJECT_ID, trace_id))
+            Some(expected_url(receiver, DEFAULT_PROJECT_ID, trace_id))
         );
     }
     root.end();
