@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use langfuse::{
@@ -65,6 +65,16 @@ fn by_name(bodies: &[Value]) -> HashMap<String, Value> {
         .iter()
         .map(|b| (b["name"].as_str().unwrap().to_owned(), b.clone()))
         .collect()
+}
+
+/// Polls `done` until it holds; panics, naming `what`, if WAIT passes first.
+#[track_caller]
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {WAIT:?}: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 // --- tests --------------------------------------------------------------------------------
@@ -418,8 +428,11 @@ fn what_is_left_at_shutdown_deadline_is_counted() {
     let langfuse = setup::init(&receiver);
 
     create_score(Score::numeric("stuck", 1.0).session_id("s-1"));
-    // Let the request start, so that one score is in flight when the deadline passes.
-    receiver.wait_for_requests(1, WAIT);
+    // Let the request start, so that one score is in flight when the deadline passes. (The
+    // request to the scores path: the project lookup is a request too.)
+    wait_until("the score's request", || {
+        !receiver.requests_to(SCORES_PATH).is_empty()
+    });
     let report = langfuse.shutdown(Duration::from_millis(300));
     assert!(report.timed_out, "{report:?}");
     assert!(report.elapsed < Duration::from_secs(2), "{report:?}");
@@ -451,7 +464,12 @@ fn scores_given_before_init_wait_and_the_queue_is_bounded() {
     let stats = langfuse.stats();
     assert_eq!(stats.scores_created, QUEUE + 1, "{stats:?}");
     assert_eq!(stats.scores_dropped_queue_full, 1, "{stats:?}");
-    receiver.wait_for_requests(5, WAIT);
+    // Until the client has seen five of them accepted. (Waiting for five requests to reach the
+    // receiver was not enough: on a busy machine the exporter had not read the answers yet when
+    // the short shutdown below abandoned them.)
+    wait_until("five scores exported", || {
+        langfuse.stats().scores_exported >= 5
+    });
     langfuse.shutdown(Duration::from_millis(200));
     let stats = langfuse.stats();
     assert!(stats.scores_exported >= 5, "{stats:?}");
