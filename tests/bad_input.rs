@@ -214,6 +214,7 @@ fn panics_without_a_message() {
 
 #[test]
 fn non_finite_floats_become_markers() {
+    own_process!();
     let (receiver, guard) = start();
     let by_name = [("loss".to_owned(), f64::NAN)].into();
     non_finite(f64::NAN, vec![1.5, f32::INFINITY], by_name);
@@ -235,6 +236,7 @@ fn non_finite_floats_become_markers() {
 
 #[test]
 fn deep_nesting_stops_with_a_marker_instead_of_overflowing_the_stack() {
+    own_process!();
     let (receiver, guard) = start();
     // Run where the stack is small, as on a runtime's worker threads: unguarded, serde_json
     // recursed until the stack overflowed and the process aborted.
@@ -287,6 +289,7 @@ fn deep_nesting_stops_with_a_marker_instead_of_overflowing_the_stack() {
 
 #[test]
 fn huge_strings_and_collections_are_cut_at_the_budget() {
+    own_process!();
     let (receiver, guard) = start();
     let text = "x".repeat(10 << 20);
     let numbers: Vec<u64> = (0..1_000_000).collect();
@@ -309,6 +312,7 @@ fn huge_strings_and_collections_are_cut_at_the_budget() {
 
 #[test]
 fn serialize_and_debug_impls_that_panic_or_fail_become_markers() {
+    own_process!();
     let (receiver, guard) = start();
     misbehaving(
         PanicsInSerialize,
@@ -339,6 +343,7 @@ fn serialize_and_debug_impls_that_panic_or_fail_become_markers() {
 
 #[test]
 fn huge_or_panicking_error_messages_are_bounded_and_kept() {
+    own_process!();
     let (receiver, guard) = start();
     assert!(fails_hugely().is_err());
     assert!(fails_with_a_panicking_display().is_err());
@@ -362,6 +367,7 @@ fn huge_or_panicking_error_messages_are_bounded_and_kept() {
 
 #[test]
 fn text_that_was_not_utf8_arrives_escaped() {
+    own_process!();
     let (receiver, guard) = start();
     let name = RawName(OsString::from_vec(vec![
         b'c', b'a', b'f', 0xE9, 0xFF, b'\n',
@@ -387,6 +393,7 @@ fn text_that_was_not_utf8_arrives_escaped() {
 
 #[test]
 fn a_caught_panic_in_capture_never_lends_its_message_to_a_later_panic() {
+    own_process!();
     let (receiver, guard) = start();
     misbehaving(
         PanicsInSerialize,
@@ -404,6 +411,7 @@ fn a_caught_panic_in_capture_never_lends_its_message_to_a_later_panic() {
 
 #[test]
 fn the_update_api_and_scores_take_bad_values_too() {
+    own_process!();
     let (receiver, guard) = start();
     // Output capture off: the update's output is the one sent.
     #[observe(as_type = "generation", capture_output = false)]
@@ -448,8 +456,10 @@ fn the_update_api_and_scores_take_bad_values_too() {
 
 #[test]
 fn environment_values_that_are_not_utf8_are_typed_errors() {
+    own_process!();
     use std::os::unix::ffi::OsStrExt as _;
-    // SAFETY: nextest runs each test in its own process, and no other thread exists yet.
+    // SAFETY: this test runs in a process of its own (`own_process!`), where no other thread
+    // exists yet.
     unsafe { std::env::set_var("LANGFUSE_FLUSH_AT", std::ffi::OsStr::from_bytes(b"12\xff")) };
     match langfuse::init() {
         Err(langfuse::Error::Config(langfuse::ConfigError::InvalidEnv { var, value, .. })) => {

@@ -17,6 +17,7 @@ use support::{ReceivedSpan, Receiver};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_across_two_services_is_one_trace_with_the_backend_marked_as_root() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::init(&receiver);
     let frontend = start_frontend(start_backend().await.unwrap())
@@ -119,6 +120,7 @@ async fn a_request_across_two_services_is_one_trace_with_the_backend_marked_as_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_called_without_a_traceparent_starts_its_own_trace() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::init(&receiver);
     let backend = start_backend().await.unwrap();

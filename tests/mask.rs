@@ -56,6 +56,7 @@ fn record_a_trace_full_of_secrets() {
 
 #[test]
 fn a_masked_secret_never_reaches_the_wire() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver).mask(redact).init().unwrap();
 
@@ -128,6 +129,7 @@ fn a_masked_secret_never_reaches_the_wire() {
 
 #[test]
 fn a_panicking_mask_replaces_the_field_and_keeps_the_observation() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .mask(|value| {

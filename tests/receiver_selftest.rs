@@ -1,5 +1,6 @@
 //! Checks the test receiver itself with hand-built requests (opentelemetry-proto types and
-//! prost, never the SDK's encoder), so end-to-end tests can trust what it reports.
+//! prost, never the SDK's encoder), so end-to-end tests can trust what it reports; and
+//! `support::process`, which gives a test a process of its own.
 
 mod support;
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message as _;
+use support::process::test_name;
 use support::{
     AttributeValue, ExportTraceServiceRequest, InstrumentationScope, KeyValue, Receiver, Reply,
     Resource, SCORES_PATH, Span, TRACES_PATH,
@@ -330,11 +332,8 @@ async fn malformed_requests_get_the_servers_answers() {
     assert!(receiver.spans().is_empty());
 }
 
-/// The receiver needs no runtime from the test: a blocking socket on a plain thread works.
-#[test]
-fn serves_plain_threads_over_a_raw_socket() {
-    let receiver = Receiver::start();
-    let body = export_request().encode_to_vec();
+/// Posts `body` as an OTLP export over a blocking socket and returns the raw response.
+fn post_over_a_raw_socket(receiver: &Receiver, body: &[u8]) -> String {
     let mut stream = std::net::TcpStream::connect(receiver.addr()).unwrap();
     write!(
         stream,
@@ -343,9 +342,17 @@ fn serves_plain_threads_over_a_raw_socket() {
         body.len()
     )
     .unwrap();
-    stream.write_all(&body).unwrap();
+    stream.write_all(body).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// The receiver needs no runtime from the test: a blocking socket on a plain thread works.
+#[test]
+fn serves_plain_threads_over_a_raw_socket() {
+    let receiver = Receiver::start();
+    let response = post_over_a_raw_socket(&receiver, &export_request().encode_to_vec());
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with("{}"), "{response}");
     assert_eq!(receiver.wait_for_spans(2, WAIT).len(), 2);
@@ -355,4 +362,143 @@ fn serves_plain_threads_over_a_raw_socket() {
 #[should_panic(expected = "expected 1 spans")]
 fn waiting_reports_what_did_not_arrive() {
     Receiver::start().wait_for_spans(1, Duration::from_millis(50));
+}
+
+/// Spans of a second trace, to tell traces apart.
+fn other_trace_request() -> ExportTraceServiceRequest {
+    let mut request = export_request();
+    let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+    spans.truncate(1);
+    spans[0].trace_id = vec![0x11; 16];
+    spans[0].name = "other trace".into();
+    request
+}
+
+#[tokio::test]
+async fn waiting_for_a_trace_returns_only_its_spans() {
+    let receiver = Receiver::start();
+    let client = reqwest::Client::new();
+    for request in [other_trace_request(), export_request()] {
+        let response = client
+            .post(receiver.traces_url())
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let spans = receiver.wait_for_trace("4bf92f3577b34da6a3ce929d0e0e4736", 2, WAIT);
+    let names: Vec<_> = spans.iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["handle request", "call model"]);
+    let other = receiver.wait_for_trace("11".repeat(16), 1, WAIT);
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].name(), "other trace");
+    assert_eq!(receiver.spans().len(), 3);
+}
+
+#[test]
+#[should_panic(expected = "expected 3 spans of trace 4bf92f3577b34da6a3ce929d0e0e4736")]
+fn waiting_for_a_trace_reports_what_did_not_arrive() {
+    let receiver = Receiver::start();
+    let response = post_over_a_raw_socket(&receiver, &export_request().encode_to_vec());
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // Two spans of the trace arrived, not three.
+    receiver.wait_for_trace(
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        3,
+        Duration::from_millis(50),
+    );
+}
+
+// --- support::process ---------------------------------------------------------------------
+
+#[test]
+fn test_name_keeps_the_path_between_the_crate_and_the_marker() {
+    for (marker, name) in [
+        ("shutdown::deadline_holds::here", "deadline_holds"),
+        ("bin::a::b::{{closure}}::here", "a::b"),
+        ("bin::a::b::here", "a::b"),
+        ("bin::t::{{closure}}::{{closure}}::here", "t"),
+        ("bin::m::t::{{closure}}::here", "m::t"),
+    ] {
+        assert_eq!(test_name(marker), name, "{marker}");
+    }
+}
+
+#[test]
+fn test_name_of_a_marker_in_a_plain_test_is_the_test() {
+    fn here() {}
+    assert_eq!(
+        test_name(std::any::type_name_of_val(&here)),
+        "test_name_of_a_marker_in_a_plain_test_is_the_test"
+    );
+}
+
+#[tokio::test]
+async fn test_name_of_a_marker_in_an_async_test_is_the_test() {
+    // The body of an async test is a closure: `bin::test::{{closure}}::here`.
+    fn here() {}
+    let marker = std::any::type_name_of_val(&here);
+    assert!(marker.contains("{{closure}}"), "{marker}");
+    assert_eq!(
+        test_name(marker),
+        "test_name_of_a_marker_in_an_async_test_is_the_test"
+    );
+}
+
+mod nested {
+    use super::support::process::test_name;
+
+    #[test]
+    fn test_name_of_a_test_in_a_module_keeps_the_module() {
+        fn here() {}
+        assert_eq!(
+            test_name(std::any::type_name_of_val(&here)),
+            "nested::test_name_of_a_test_in_a_module_keeps_the_module"
+        );
+    }
+
+    #[test]
+    fn own_process_works_in_a_module() {
+        crate::own_process!();
+        super::assert_alone("nested::own_process_works_in_a_module");
+    }
+}
+
+/// Asserts that the calling test `name` runs in a process of its own: a child started for it
+/// alone, or a process of nextest's.
+#[track_caller]
+fn assert_alone(name: &str) {
+    let child_of = std::env::var("LANGFUSE_TEST_OWN_PROCESS").ok();
+    let under_nextest = std::env::var_os("NEXTEST").is_some();
+    assert!(
+        under_nextest || child_of.as_deref() == Some(name),
+        "the body of {name} ran in a shared process (child of {child_of:?})"
+    );
+}
+
+#[test]
+fn own_process_runs_the_body_in_a_process_of_its_own() {
+    own_process!();
+    assert_alone("own_process_runs_the_body_in_a_process_of_its_own");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_process_runs_an_async_body_in_a_process_of_its_own() {
+    own_process!();
+    assert_alone("own_process_runs_an_async_body_in_a_process_of_its_own");
+}
+
+/// A body that fails fails its test. In the child of plain `cargo test` the body's panic does
+/// not match `expected`, so the child's test fails and the parent must panic with "failed in
+/// its own process"; under nextest the body runs in place and panics with that text itself.
+#[test]
+#[should_panic(expected = "failed in its own process")]
+fn own_process_fails_the_test_when_the_body_fails() {
+    own_process!();
+    if std::env::var_os("LANGFUSE_TEST_OWN_PROCESS").is_some() {
+        panic!("the body panicked in the child");
+    }
+    panic!("the body failed in its own process (in place, under nextest)");
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use langfuse::{
@@ -67,6 +67,16 @@ fn by_name(bodies: &[Value]) -> HashMap<String, Value> {
         .collect()
 }
 
+/// Polls `done` until it holds; panics, naming `what`, if WAIT passes first.
+#[track_caller]
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {WAIT:?}: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 // --- tests --------------------------------------------------------------------------------
 
 #[test]
@@ -90,6 +100,7 @@ fn the_schema_check_is_not_vacuous() {
 
 #[test]
 fn every_type_of_score_on_a_trace_arrives_as_one_valid_request_each() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::init(&receiver);
 
@@ -161,6 +172,7 @@ fn every_type_of_score_on_a_trace_arrives_as_one_valid_request_each() {
 
 #[test]
 fn current_and_handle_scores_take_the_observation_and_trace_ids() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::init(&receiver);
 
@@ -200,6 +212,7 @@ fn current_and_handle_scores_take_the_observation_and_trace_ids() {
 
 #[test]
 fn session_and_dataset_run_scores_carry_the_environment() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .environment("staging")
@@ -233,6 +246,7 @@ fn session_and_dataset_run_scores_carry_the_environment() {
 
 #[test]
 fn a_503_and_a_429_are_retried_with_the_same_body() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.enqueue([
         Reply::status(503).with_body("busy"),
@@ -260,6 +274,7 @@ fn a_503_and_a_429_are_retried_with_the_same_body() {
 
 #[test]
 fn a_400_is_not_retried_and_is_counted() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.enqueue([Reply::status(400).with_body(r#"{"message":"Invalid score config"}"#)]);
     let langfuse = setup::init(&receiver);
@@ -287,6 +302,7 @@ fn a_400_is_not_retried_and_is_counted() {
 
 #[test]
 fn invalid_scores_never_reach_the_wire() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::init(&receiver);
 
@@ -332,6 +348,7 @@ fn invalid_scores_never_reach_the_wire() {
 
 #[test]
 fn scores_of_sampled_out_traces_are_dropped_and_counted() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .sample_rate(0.0)
@@ -367,6 +384,7 @@ fn scores_of_sampled_out_traces_are_dropped_and_counted() {
 
 #[test]
 fn flush_waits_for_a_score_in_flight() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.enqueue([Reply::ok().after(Duration::from_millis(800))]);
     let langfuse = setup::config_for(&receiver)
@@ -385,6 +403,7 @@ fn flush_waits_for_a_score_in_flight() {
 
 #[test]
 fn shutdown_sends_queued_scores_then_refuses_new_ones() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::init(&receiver);
 
@@ -403,13 +422,17 @@ fn shutdown_sends_queued_scores_then_refuses_new_ones() {
 
 #[test]
 fn what_is_left_at_shutdown_deadline_is_counted() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.respond_with(|_| Some(Reply::ok().after(Duration::from_secs(5))));
     let langfuse = setup::init(&receiver);
 
     create_score(Score::numeric("stuck", 1.0).session_id("s-1"));
-    // Let the request start, so that one score is in flight when the deadline passes.
-    receiver.wait_for_requests(1, WAIT);
+    // Let the request start, so that one score is in flight when the deadline passes. (The
+    // request to the scores path: the project lookup is a request too.)
+    wait_until("the score's request", || {
+        !receiver.requests_to(SCORES_PATH).is_empty()
+    });
     let report = langfuse.shutdown(Duration::from_millis(300));
     assert!(report.timed_out, "{report:?}");
     assert!(report.elapsed < Duration::from_secs(2), "{report:?}");
@@ -421,9 +444,10 @@ fn what_is_left_at_shutdown_deadline_is_counted() {
 
 #[test]
 fn scores_given_before_init_wait_and_the_queue_is_bounded() {
+    own_process!();
     let receiver = Receiver::start();
-    // SAFETY: nextest runs each test in its own process, and only the receiver's thread exists,
-    // which reads no environment.
+    // SAFETY: this test runs in a process of its own (`own_process!`), and only the receiver's
+    // thread exists, which reads no environment.
     unsafe {
         std::env::set_var("LANGFUSE_PUBLIC_KEY", PUBLIC_KEY);
         std::env::set_var("LANGFUSE_SECRET_KEY", SECRET_KEY);
@@ -440,7 +464,12 @@ fn scores_given_before_init_wait_and_the_queue_is_bounded() {
     let stats = langfuse.stats();
     assert_eq!(stats.scores_created, QUEUE + 1, "{stats:?}");
     assert_eq!(stats.scores_dropped_queue_full, 1, "{stats:?}");
-    receiver.wait_for_requests(5, WAIT);
+    // Until the client has seen five of them accepted. (Waiting for five requests to reach the
+    // receiver was not enough: on a busy machine the exporter had not read the answers yet when
+    // the short shutdown below abandoned them.)
+    wait_until("five scores exported", || {
+        langfuse.stats().scores_exported >= 5
+    });
     langfuse.shutdown(Duration::from_millis(200));
     let stats = langfuse.stats();
     assert!(stats.scores_exported >= 5, "{stats:?}");
@@ -455,6 +484,7 @@ fn scores_given_before_init_wait_and_the_queue_is_bounded() {
 
 #[test]
 fn scores_go_to_langfuse_when_spans_go_to_a_collector() {
+    own_process!();
     let langfuse_server = Receiver::start();
     let collector = Receiver::start();
     let langfuse = setup::config_for(&langfuse_server)
@@ -487,6 +517,7 @@ fn scores_go_to_langfuse_when_spans_go_to_a_collector() {
 
 #[test]
 fn a_collector_without_langfuse_keys_drops_scores_with_a_count() {
+    own_process!();
     let collector = Receiver::start();
     let langfuse = langfuse::Langfuse::builder()
         .ignore_environment()

@@ -47,6 +47,7 @@ fn capture_panics() -> Arc<Mutex<Vec<String>>> {
 
 #[test]
 fn the_secret_key_never_reaches_the_logs_through_exports_retries_and_refusals() {
+    own_process!();
     let logs = Logs::capture();
     let receiver = Receiver::start();
     // A retry, a refusal whose body echoes the request's credentials back (as a misconfigured
@@ -92,6 +93,7 @@ fn the_secret_key_never_reaches_the_logs_through_exports_retries_and_refusals() 
 
 #[test]
 fn debug_output_and_errors_never_show_the_secret() {
+    own_process!();
     let receiver = Receiver::start();
     let builder = setup::config_for(&receiver)
         .otlp_header("authorization", format!("Bearer {SECRET_KEY}"))
@@ -155,6 +157,7 @@ fn debug_output_and_errors_never_show_the_secret() {
 
 #[test]
 fn panics_over_sdk_errors_never_show_the_secret() {
+    own_process!();
     let panics = capture_panics();
     let results = [
         catch_unwind(|| {
@@ -193,6 +196,7 @@ fn panics_over_sdk_errors_never_show_the_secret() {
 
 #[test]
 fn a_panic_inside_an_observed_function_never_shows_the_secret() {
+    own_process!();
     let logs = Logs::capture();
     // Before init, so that the SDK's hook (which keeps the message for the status) chains it.
     let panics = capture_panics();
@@ -217,6 +221,7 @@ fn a_panic_inside_an_observed_function_never_shows_the_secret() {
 
 #[test]
 fn plain_http_to_another_machine_warns_once() {
+    own_process!();
     let logs = Logs::capture();
     // Nothing is ever sent: the exporter discards, and `.invalid` never resolves (RFC 2606).
     let guard = Langfuse::builder()
@@ -239,6 +244,7 @@ fn plain_http_to_another_machine_warns_once() {
 
 #[test]
 fn plain_http_to_loopback_does_not_warn() {
+    own_process!();
     let logs = Logs::capture();
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);

@@ -1,8 +1,8 @@
 //! Flush and shutdown from every kind of caller (current-thread and multi-thread runtimes,
 //! `spawn_blocking`, a plain thread, a task, the exporter thread itself through the mask),
 //! deadlines against a server that never answers, idempotence, and the work refused after
-//! shutdown. Complements `tests/lifecycle.rs`; each test is its own process (one client per
-//! process), so each shutdown context has its own test.
+//! shutdown. Complements `tests/lifecycle.rs`; each test runs in a process of its own
+//! (`own_process!`: one client per process), so each shutdown context has its own test.
 
 mod support;
 
@@ -66,6 +66,7 @@ fn current_thread_runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn shutdown_async_inside_a_current_thread_runtime() {
+    own_process!();
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     let runtime = current_thread_runtime();
@@ -82,6 +83,7 @@ fn shutdown_async_inside_a_current_thread_runtime() {
 
 #[test]
 fn blocking_shutdown_inside_a_task_on_a_current_thread_runtime() {
+    own_process!();
     // The opentelemetry-rust deadlock (#2715, #3176): a blocking call on the only executor
     // thread. Ours waits on the exporter's own thread and runtime, so it returns.
     let receiver = Receiver::start();
@@ -103,6 +105,7 @@ fn blocking_shutdown_inside_a_task_on_a_current_thread_runtime() {
 
 #[test]
 fn shutdown_async_on_a_multi_thread_runtime_with_migrating_tasks() {
+    own_process!();
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -127,6 +130,7 @@ fn shutdown_async_on_a_multi_thread_runtime_with_migrating_tasks() {
 
 #[test]
 fn shutdown_from_spawn_blocking() {
+    own_process!();
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     let client = guard.client().clone();
@@ -144,13 +148,42 @@ fn shutdown_from_spawn_blocking() {
     drop(guard);
 }
 
+/// Recorder threads of [`shutdown_from_a_plain_thread_while_others_record`].
+const RECORDERS: usize = 3;
+/// Its queue bound and ring size: small, so that the work left for shutdown is bounded by
+/// the configuration rather than by how fast the machine recorded before shutdown began.
+const SMALL_QUEUE: usize = 500;
+const SMALL_RING: usize = 16;
+
+/// Polls `done` until it holds; panics, naming `what`, if `timeout` passes first.
+#[track_caller]
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {timeout:?}: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn shutdown_from_a_plain_thread_while_others_record() {
+    own_process!();
     let receiver = Receiver::start();
-    let guard = setup::init(&receiver);
+    // With the default queue (200,000 observations) the recorders' head start filled it with
+    // however many observations the machine managed, 20,000 and more, which the exporter (niced
+    // below the three spinning recorders) then had to encode and send within the deadline: on
+    // a busy two-core machine it did not. Bounded, shutdown has at most
+    // `SMALL_QUEUE + RECORDERS × SMALL_RING` observations to deliver, one request, whatever the
+    // machine's speed; the recorders' overflow is dropped and counted (`dropped_queue_full`),
+    // which the accounting below includes.
+    let guard = setup::config_for(&receiver)
+        .max_queue_size(SMALL_QUEUE)
+        .thread_buffer_size(SMALL_RING)
+        .init()
+        .unwrap();
     let client = guard.client().clone();
     let stop = Arc::new(AtomicUsize::new(0));
-    let recorders: Vec<_> = (0..3)
+    let recorders: Vec<_> = (0..RECORDERS)
         .map(|_| {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
@@ -160,13 +193,29 @@ fn shutdown_from_a_plain_thread_while_others_record() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(50));
+    // Shutdown begins while the recorders are busy: once they have recorded more than the
+    // queue and their rings can hold, rather than after a guessed sleep.
+    let bound = (SMALL_QUEUE + RECORDERS * SMALL_RING) as u64;
+    wait_until("the recorders filled the queue", WAIT, || {
+        guard.stats().started > 2 * bound
+    });
     let report = std::thread::spawn(move || client.shutdown(WAIT))
         .join()
         .unwrap();
+    // At most `bound` observations to deliver (plus the one each recorder had running, which
+    // ends into its ring once the exporter made room there): one request. With six busy loops
+    // beside the three recorders on two cores, the niced exporter needed under a second for
+    // it; the deadline is ten.
     assert!(!report.timed_out, "{report:?}");
-    // The recorders keep going for a while after shutdown: refused and counted.
-    std::thread::sleep(Duration::from_millis(20));
+    assert!(
+        report.exported <= bound + RECORDERS as u64,
+        "bounded by the queue: {report:?}"
+    );
+    // The recorders keep going after shutdown returned: refused and counted.
+    let refused_by_then = guard.stats().refused_after_shutdown;
+    wait_until("a recording refused after shutdown returned", WAIT, || {
+        guard.stats().refused_after_shutdown > refused_by_then
+    });
     stop.store(1, Ordering::Relaxed);
     for recorder in recorders {
         recorder.join().unwrap();
@@ -181,6 +230,7 @@ fn shutdown_from_a_plain_thread_while_others_record() {
 
 #[test]
 fn concurrent_shutdowns_all_return_and_one_does_the_work() {
+    own_process!();
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     for i in 0..10 {
@@ -211,6 +261,7 @@ fn concurrent_shutdowns_all_return_and_one_does_the_work() {
 
 #[test]
 fn work_after_shutdown_is_refused_and_counted_observations_and_scores() {
+    own_process!();
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     work(1);
@@ -237,6 +288,7 @@ fn work_after_shutdown_is_refused_and_counted_observations_and_scores() {
 
 #[test]
 fn an_observation_open_across_shutdown_is_counted_when_it_ends() {
+    own_process!();
     let receiver = Receiver::start();
     let guard = setup::init(&receiver);
     let open = langfuse::start_observation("long-running").start();
@@ -249,6 +301,7 @@ fn an_observation_open_across_shutdown_is_counted_when_it_ends() {
 
 #[test]
 fn flush_and_shutdown_async_keep_their_deadlines_inside_a_current_thread_runtime() {
+    own_process!();
     let receiver = hung_receiver();
     let guard = init_hung(&receiver);
     let runtime = current_thread_runtime();
@@ -271,6 +324,7 @@ fn flush_and_shutdown_async_keep_their_deadlines_inside_a_current_thread_runtime
 
 #[test]
 fn dropping_the_guard_against_a_hung_server_returns_within_the_timeout() {
+    own_process!();
     let receiver = hung_receiver();
     let timeout = Duration::from_millis(400);
     let guard = setup::config_for(&receiver)
@@ -290,6 +344,7 @@ fn dropping_the_guard_against_a_hung_server_returns_within_the_timeout() {
 
 #[test]
 fn a_mask_that_flushes_or_shuts_down_cannot_deadlock_the_exporter() {
+    own_process!();
     // The mask runs on the exporter thread: a flush or shutdown from there would wait on the
     // very thread that must answer. They return at once instead.
     let receiver = Receiver::start();
@@ -314,6 +369,7 @@ fn a_mask_that_flushes_or_shuts_down_cannot_deadlock_the_exporter() {
 
 #[test]
 fn flush_inside_an_observed_function_includes_what_ended_before_it() {
+    own_process!();
     #[observe]
     fn handler(client: &langfuse::Langfuse) -> u64 {
         work(1);

@@ -42,6 +42,7 @@ fn expected_url(receiver: &Receiver, project: &str, trace_id: TraceId) -> String
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_url_names_the_keys_project_and_the_trace() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::init(&receiver);
     let trace_id = create_trace_id(Some("order-4711"));
@@ -83,8 +84,9 @@ async fn the_url_names_the_keys_project_and_the_trace() {
 
 #[test]
 fn current_trace_url_follows_the_current_observation() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    // The binary's shared client: default configuration, default project.
+    let receiver = setup::shared();
+    let langfuse = langfuse::get_client();
     // Wait for the lookup, without any runtime.
     let any = create_trace_id(None);
     assert!(block_on(langfuse.trace_url_async(any, WAIT)).is_some());
@@ -96,7 +98,7 @@ fn current_trace_url_follows_the_current_observation() {
         let _current = root.enter();
         assert_eq!(
             langfuse::current_trace_url(),
-            Some(expected_url(&receiver, DEFAULT_PROJECT_ID, trace_id))
+            Some(expected_url(receiver, DEFAULT_PROJECT_ID, trace_id))
         );
     }
     root.end();
@@ -105,22 +107,25 @@ fn current_trace_url_follows_the_current_observation() {
 
 #[test]
 fn until_the_project_id_is_known_there_is_no_url_and_no_waiting() {
+    own_process!();
+    // The wait below must end by its deadline plus a margin for a busy machine, and the answer
+    // must come later still: otherwise a wait that overran its deadline would find it.
+    let deadline = Duration::from_millis(100);
+    let margin = Duration::from_secs(2);
+    let answer_delay = Duration::from_millis(2_500);
     let receiver = Receiver::start();
     receiver.enqueue_projects([Reply::ok()
         .with_body(&projects_body(&["slow-project"]))
-        .after(Duration::from_millis(800))]);
+        .after(answer_delay)]);
     let langfuse = setup::init(&receiver);
     let trace_id = create_trace_id(None);
 
     let started = Instant::now();
     assert_eq!(langfuse.trace_url(trace_id), None);
-    assert_eq!(
-        block_on(langfuse.trace_url_async(trace_id, Duration::from_millis(100))),
-        None
-    );
+    assert_eq!(block_on(langfuse.trace_url_async(trace_id, deadline)), None);
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(100) && waited < Duration::from_millis(700),
+        waited >= deadline && waited < deadline + margin,
         "the deadline is kept: {waited:?}"
     );
 
@@ -132,6 +137,7 @@ fn until_the_project_id_is_known_there_is_no_url_and_no_waiting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_lookup_is_retried_in_the_background() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.enqueue_projects([Reply::status(503).with_body(r#"{"message":"unavailable"}"#)]);
     receiver.set_projects_body(&projects_body(&["second-try"]));
@@ -151,6 +157,7 @@ async fn a_failed_lookup_is_retried_in_the_background() {
 
 #[test]
 fn the_project_id_stays_one_path_segment() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.set_projects_body(&projects_body(&["team/a b", "ignored"]));
     let langfuse = setup::init(&receiver);
@@ -163,6 +170,7 @@ fn the_project_id_stays_one_path_segment() {
 
 #[test]
 fn a_key_without_a_project_gives_no_url() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.set_projects_body(r#"{"data":[]}"#);
     let langfuse = setup::init(&receiver);
@@ -190,6 +198,7 @@ fn assert_no_lookup(receiver: &Receiver) {
 
 #[test]
 fn no_url_when_spans_go_to_an_opentelemetry_collector() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .otlp_traces_endpoint(receiver.traces_url())
@@ -208,6 +217,7 @@ fn no_url_when_spans_go_to_an_opentelemetry_collector() {
 
 #[test]
 fn no_url_with_the_none_exporter() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .exporter(ExporterKind::None)
@@ -226,6 +236,7 @@ fn no_url_with_the_none_exporter() {
 
 #[test]
 fn no_url_before_init_and_none_started_by_asking() {
+    own_process!();
     let trace_id = create_trace_id(None);
     assert_eq!(langfuse::trace_url(trace_id), None);
     assert_eq!(langfuse::current_trace_url(), None);
@@ -237,6 +248,7 @@ fn no_url_before_init_and_none_started_by_asking() {
 
 #[test]
 fn after_shutdown_waiting_for_an_unknown_project_ends_at_once() {
+    own_process!();
     let receiver = Receiver::start();
     receiver.set_projects_reply(Reply::status(503));
     let langfuse = setup::init(&receiver);

@@ -3,8 +3,11 @@
 
 mod support;
 
+use std::cell::Cell;
+use std::collections::HashSet;
+
 use base64::Engine as _;
-use langfuse::{Compression, observe};
+use langfuse::{Compression, TraceId, observe};
 use support::setup::{self, PUBLIC_KEY, SECRET_KEY, Tree, WAIT};
 use support::{Receiver, TRACES_PATH};
 
@@ -25,8 +28,15 @@ fn failing_tool(city: &str) -> Result<String, std::io::Error> {
     )))
 }
 
+thread_local! {
+    /// The trace id of the last `handle` call on this thread, to find its spans among those
+    /// of the other tests that share the binary's client.
+    static LAST_TRACE: Cell<Option<TraceId>> = const { Cell::new(None) };
+}
+
 #[observe]
 fn handle(question: &str) -> String {
+    LAST_TRACE.set(langfuse::current_trace_id());
     let documents = retrieve(question, 2);
     let _ = failing_tool("Berlin");
     generate(format!("{question} ({} documents)", documents.len()))
@@ -34,13 +44,13 @@ fn handle(question: &str) -> String {
 
 #[test]
 fn a_request_arrives_as_one_trace_with_its_tree_and_attributes() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let receiver = setup::shared();
 
     handle("what is langfuse");
-    assert!(langfuse.flush(WAIT).is_complete());
+    let trace_id = LAST_TRACE.get().expect("recorded");
 
-    let tree = Tree::new(receiver.wait_for_spans(4, WAIT));
+    // Each of the request's four observations arrives under the root's trace id.
+    let tree = Tree::new(receiver.wait_for_trace(trace_id, 4, WAIT));
     assert_eq!(tree.spans.len(), 4);
     assert_eq!(tree.traces().len(), 1, "one trace id for the whole request");
 
@@ -110,6 +120,7 @@ fn a_request_arrives_as_one_trace_with_its_tree_and_attributes() {
 
 #[test]
 fn requests_carry_auth_sdk_headers_resource_and_scope() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .environment("staging")
@@ -169,6 +180,7 @@ fn requests_carry_auth_sdk_headers_resource_and_scope() {
 
 #[test]
 fn without_compression_the_body_is_plain_protobuf() {
+    own_process!();
     let receiver = Receiver::start();
     let langfuse = setup::config_for(&receiver)
         .compression(Compression::None)
@@ -186,15 +198,25 @@ fn without_compression_the_body_is_plain_protobuf() {
 
 #[test]
 fn each_call_of_a_root_function_is_its_own_trace() {
-    let receiver = Receiver::start();
-    let langfuse = setup::init(&receiver);
+    let receiver = setup::shared();
 
-    for i in 0..5 {
-        handle(&format!("question {i}"));
-    }
-    assert!(langfuse.flush(WAIT).is_complete());
+    let trace_ids: Vec<TraceId> = (0..5)
+        .map(|i| {
+            handle(&format!("question {i}"));
+            LAST_TRACE.get().expect("recorded")
+        })
+        .collect();
+    assert_eq!(
+        trace_ids.iter().collect::<HashSet<_>>().len(),
+        5,
+        "a trace id per call: {trace_ids:?}"
+    );
 
-    let tree = Tree::new(receiver.wait_for_spans(20, WAIT));
+    let spans = trace_ids
+        .iter()
+        .flat_map(|trace_id| receiver.wait_for_trace(trace_id, 4, WAIT))
+        .collect();
+    let tree = Tree::new(spans);
     let traces = tree.traces();
     assert_eq!(traces.len(), 5);
     for spans in traces.values() {

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -14,8 +15,9 @@ pub struct Logs {
 }
 
 impl Logs {
-    /// Installs the process-wide subscriber. Call it first in the test, before `init()`; each
-    /// test runs in its own process under nextest, so there is no other subscriber to race.
+    /// Installs the process-wide subscriber. Call it first in the test, before `init()`, in a
+    /// test that runs in a process of its own (`own_process!()`, or any test under nextest), so
+    /// there is no other subscriber to race.
     pub fn capture() -> Self {
         let logs = Self {
             buffer: Arc::default(),
@@ -43,6 +45,26 @@ impl Logs {
             .filter(|line| fragments.iter().all(|f| line.contains(f)))
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Waits until a line contains every one of `fragments` and returns the first such line;
+    /// panics with everything logged if `timeout` passes first. For tests that wait for
+    /// something the SDK logs as it happens (a retry scheduled, a warning) instead of
+    /// sleeping for a guessed time.
+    pub fn wait_for(&self, fragments: &[&str], timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.lines_with(fragments).into_iter().next() {
+                return line;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "no line with {fragments:?} logged within {timeout:?}:\n{}",
+                    self.text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Lines at `level` (`"ERROR"`, `"WARN"`, ...) from the SDK (target `langfuse`).
