@@ -19,6 +19,8 @@
 //!                                                  |
 //!  exporter      drain, batch, mask  <-------------+        export/worker.rs, mask.rs
 //!  thread              |
+//!                the Langfuse attributes       export/      attributes.rs
+//!                      |
 //!                OTLP protobuf + gzip          export/      otlp.rs
 //!                      |
 //!                HTTP POST, retries            export/      transport.rs
