@@ -11,7 +11,7 @@ use super::{record_input, wants_output};
 use crate::capture::InputRecorder;
 use crate::context::{self, Frame, IntoParent, ParentChoice, with_local};
 use crate::lifecycle;
-use crate::model::{Descriptor, Level, ObservationId};
+use crate::model::{Descriptor, Level};
 
 /// An asynchronous observation before it is attached to its future.
 #[doc(hidden)]
@@ -19,36 +19,6 @@ use crate::model::{Descriptor, Level, ObservationId};
 pub struct AsyncObservation {
     frame: Option<Frame>,
     descriptor: &'static Descriptor,
-}
-
-/// Lets the body of an async observation record its outcome into its own frame.
-#[doc(hidden)]
-#[derive(Clone, Copy)]
-pub struct OutcomeToken {
-    id: Option<ObservationId>,
-    capture_output: bool,
-}
-
-impl OutcomeToken {
-    /// Records the outcome into the observation this token belongs to, if it is the current
-    /// one (it is, inside its own future's poll).
-    #[inline]
-    pub fn end(self, outcome: impl FnOnce(&mut Outcome)) {
-        let Some(id) = self.id else { return };
-        let mut recorded = Outcome::new(self.capture_output);
-        outcome(&mut recorded);
-        // No output captured and no error: nothing to write, no need to find the observation.
-        if recorded.is_empty() {
-            return;
-        }
-        with_local(|local| {
-            if let Some(o) = local.current_observation()
-                && o.id == id
-            {
-                recorded.apply(o);
-            }
-        });
-    }
 }
 
 impl AsyncObservation {
@@ -93,64 +63,102 @@ impl AsyncObservation {
         self
     }
 
-    /// The token the body uses to record its outcome.
+    /// Attaches the observation to `future`, which never completes (`-> !`): the drop on
+    /// unwind is its only end.
     #[inline]
-    pub fn token(&self) -> OutcomeToken {
-        match &self.frame {
-            Some(frame) if frame.kind == context::Kind::Observation => OutcomeToken {
-                id: Some(frame.record.id),
-                capture_output: wants_output(self.descriptor),
-            },
-            _ => OutcomeToken {
-                id: None,
-                capture_output: false,
-            },
-        }
+    pub fn instrument<F: Future>(
+        self,
+        future: F,
+    ) -> Observed<F, impl FnMut(&F::Output, &mut Outcome)> {
+        self.instrument_with(future, |_, _| {})
     }
 
-    /// Attaches the observation to `future`.
+    /// Attaches the observation to `future`, whose output `()` is recorded as `null`, as any
+    /// `()` returned by a synchronous function is.
     #[inline]
-    pub fn instrument<F: Future>(self, future: F) -> Observed<F> {
+    pub fn instrument_unit<F: Future<Output = ()>>(
+        self,
+        future: F,
+    ) -> Observed<F, impl FnMut(&(), &mut Outcome)> {
+        self.instrument_with(future, |(), outcome| outcome.unit())
+    }
+
+    /// Attaches the observation to `future`. When it completes, `record` records its outcome
+    /// (the output, or an error) from a reference to its output, while the observation is
+    /// still current, and only if the observation is recorded.
+    #[inline]
+    pub fn instrument_with<F, R>(self, future: F, record: R) -> Observed<F, R>
+    where
+        F: Future,
+        R: FnMut(&F::Output, &mut Outcome),
+    {
+        let capture_output = match &self.frame {
+            Some(frame) if frame.kind == context::Kind::Observation => {
+                Some(wants_output(self.descriptor))
+            }
+            _ => None,
+        };
         Observed {
             inner: ManuallyDrop::new(future),
             frame: self.frame,
+            record,
+            capture_output,
         }
     }
 }
 
 /// A future that makes its observation current on every poll and ends it when the inner
-/// future completes, panics, or is dropped before completion (level WARNING, "cancelled").
+/// future completes (recording its outcome), panics, or is dropped before completion (level
+/// WARNING, "cancelled").
 #[doc(hidden)]
 #[must_use = "futures do nothing unless polled"]
-pub struct Observed<F> {
+pub struct Observed<F, R> {
     /// Dropped by hand in `Drop`, inside the observation's context, so that work done by its
     /// destructors is attributed to it. That is also why the pin projection below is written
     /// by hand: pin-project-lite cannot drop a pinned field inside a closure.
     inner: ManuallyDrop<F>,
     /// `None` when inactive, while installed on the stack during a poll, or once ended.
     frame: Option<Frame>,
+    /// Records the outcome from the output; called once, at completion.
+    record: R,
+    /// `Some(whether the output is captured)` when the observation is recorded.
+    capture_output: Option<bool>,
 }
 
-impl<F: Future> Future for Observed<F> {
+impl<F: Future, R: FnMut(&F::Output, &mut Outcome)> Future for Observed<F, R> {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and it is
-        // dropped in place in `Drop`. `frame` is not pinned and is moved freely.
+        // dropped in place in `Drop`. The other fields are not pinned and are moved freely.
         let this = unsafe { self.get_unchecked_mut() };
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        let poll = context::with_installed(&mut this.frame, || inner.poll(cx));
+        let (record, capture_output) = (&mut this.record, this.capture_output);
+        let mut outcome = None;
+        let poll = context::with_installed(&mut this.frame, || {
+            let poll = inner.poll(cx);
+            // User code (Serialize, Display) runs here, with the observation current.
+            if let (Poll::Ready(output), Some(capture_output)) = (&poll, capture_output) {
+                let mut recorded = Outcome::new(capture_output);
+                record(output, &mut recorded);
+                outcome = Some(recorded);
+            }
+            poll
+        });
         if poll.is_ready()
-            && let Some(observation) = this.frame.take().and_then(Frame::into_observation)
+            && let Some(mut observation) = this.frame.take().and_then(Frame::into_observation)
         {
+            if let Some(outcome) = outcome {
+                outcome.apply(&mut observation);
+            }
             context::end_detached(observation);
         }
         poll
     }
 }
 
-impl<F> Drop for Observed<F> {
+impl<F, R> Drop for Observed<F, R> {
     fn drop(&mut self) {
         let inner = &mut self.inner;
         // SAFETY: `inner` is dropped exactly once, here, and never used again; the frame is
