@@ -149,7 +149,10 @@ impl<F: Future, R: FnMut(&F::Output, &mut Outcome)> Future for Observed<F, R> {
         if poll.is_ready()
             && let Some(mut observation) = this.frame.take().and_then(Frame::into_observation)
         {
-            if let Some(outcome) = outcome {
+            // No output captured and no error: nothing to write.
+            if let Some(outcome) = outcome
+                && !outcome.is_empty()
+            {
                 outcome.apply(&mut observation);
             }
             context::end_detached(observation);
