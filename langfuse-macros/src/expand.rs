@@ -353,12 +353,15 @@ impl<'a> Observation<'a> {
         stream: Option<StreamShape>,
     ) -> TokenStream {
         let krate = &self.krate;
+        let declared = declared_return(output);
         let unit = stream.is_none() && returns_unit(output);
-        let never = declared_return(output).is_none();
-        let prelude = self.prelude(!captured.is_empty() || !(unit || never));
+        // `()` and `-> !` have no outcome to split: only the input, if any, is captured.
+        let splits = !unit && declared.is_some();
+        let prelude = self.prelude(splits || !captured.is_empty());
         let start = self.start("SyncObservation", captured);
         if unit {
-            // Nothing to split: `()` is recorded as `null`, as its capture would write it.
+            // `end_unit` records `null`, what capturing the `()` would write. The closure still
+            // declares `()`, so that the body's inference (`Default::default()`) is unchanged.
             return quote! {
                 #prelude
                 #start
@@ -366,7 +369,7 @@ impl<'a> Observation<'a> {
                 __langfuse_observation.end_unit();
             };
         }
-        let Some(declared) = declared_return(output) else {
+        let Some(declared) = declared else {
             // `-> !` never returns: the guard's drop on unwind is the only end.
             return quote! {
                 #prelude
@@ -427,19 +430,27 @@ impl<'a> Observation<'a> {
     ) -> TokenStream {
         let declared = declared_return(output);
         let unit = returns_unit(output);
-        let prelude = self.prelude(!captured.is_empty() || !(unit || declared.is_none()));
+        // `()` and `-> !` have no outcome to split: only the input, if any, is captured.
+        let splits = !unit && declared.is_some();
+        let prelude = self.prelude(splits || !captured.is_empty());
         let start = self.start("AsyncObservation", captured);
         let (declare, future) = match declared {
             // `-> !` never returns: the future's drop on unwind is the only end.
             None => {
                 let block = user_block(brace_token, body);
-                (None, quote!(instrument(async move #block)))
+                (
+                    None,
+                    quote!(__langfuse_observation.instrument(async move #block)),
+                )
             }
-            // The wrapper's bound fixes the block's output to `()`: no type to declare, and
-            // nothing to split.
+            // `instrument_unit` records `null`, and its bound fixes the block's output to `()`:
+            // no type to declare, nothing to split.
             Some(_) if unit => {
                 let block = user_block(brace_token, body);
-                (None, quote!(instrument_unit(async move #block)))
+                (
+                    None,
+                    quote!(__langfuse_observation.instrument_unit(async move #block)),
+                )
             }
             Some(Some(ty)) => {
                 // Unlike a function's, an async block's output type is inferred from its
@@ -456,7 +467,7 @@ impl<'a> Observation<'a> {
                     let __langfuse_declared_return = || -> #ty { loop {} };
                 };
                 let future = quote! {
-                    instrument_with(
+                    __langfuse_observation.instrument_with(
                         async move {
                             if false {
                                 return __langfuse_declared_return();
@@ -471,7 +482,9 @@ impl<'a> Observation<'a> {
             Some(None) => {
                 let block = user_block(brace_token, body);
                 let outcome = self.future_outcome(None);
-                (None, quote!(instrument_with(async move #block, #outcome)))
+                let future =
+                    quote!(__langfuse_observation.instrument_with(async move #block, #outcome));
+                (None, future)
             }
         };
         quote! {
@@ -479,7 +492,7 @@ impl<'a> Observation<'a> {
             #start
             #declare
             #[allow(clippy::implicit_return)]
-            __langfuse_observation.#future.await
+            #future.await
         }
     }
 
@@ -496,7 +509,7 @@ impl<'a> Observation<'a> {
     ) -> TokenStream {
         let output = future_output(output).map(erase_impl_trait);
         let unit = output.as_ref().is_some_and(is_unit);
-        let prelude = self.prelude(!captured.is_empty() || !unit);
+        let prelude = self.prelude(!unit || !captured.is_empty());
         let start = self.start("AsyncObservation", captured);
         let block = call.future;
         let future = if unit {
@@ -983,6 +996,27 @@ mod tests {
             annotation("-> Result<impl Display, Error>"),
             Some(Some("Result < _ , Error >".into()))
         );
+    }
+
+    #[test]
+    fn unit_returns() {
+        let returns = |output: &str| {
+            let sig: syn::Signature = syn::parse_str(&format!("fn f() {output}")).unwrap();
+            returns_unit(&sig.output)
+        };
+        assert!(returns(""));
+        assert!(returns("-> ()"));
+        assert!(returns("-> (())"));
+        assert!(
+            !returns("-> ((), ())"),
+            "a pair of units is a value to capture"
+        );
+        assert!(
+            !returns("-> Nothing"),
+            "an alias of () takes the general path"
+        );
+        assert!(!returns("-> impl Sized"));
+        assert!(!returns("-> !"));
     }
 
     fn output_of(output: &str) -> Option<String> {
