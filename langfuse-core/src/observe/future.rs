@@ -11,7 +11,7 @@ use super::{record_input, wants_output};
 use crate::capture::InputRecorder;
 use crate::context::{self, Frame, IntoParent, ParentChoice, with_local};
 use crate::lifecycle;
-use crate::model::{Descriptor, Level};
+use crate::model::{Descriptor, Level, ObservationId};
 
 /// An asynchronous observation before it is attached to its future.
 #[doc(hidden)]
@@ -92,16 +92,17 @@ impl AsyncObservation {
         F: Future,
         R: FnMut(&F::Output, &mut Outcome),
     {
-        let capture_output = match &self.frame {
+        let (recorded, capture_output) = match &self.frame {
             Some(frame) if frame.kind == context::Kind::Observation => {
-                Some(wants_output(self.descriptor))
+                (Some(frame.record.id), wants_output(self.descriptor))
             }
-            _ => None,
+            _ => (None, false),
         };
         Observed {
             inner: ManuallyDrop::new(future),
             frame: self.frame,
             record,
+            recorded,
             capture_output,
         }
     }
@@ -121,8 +122,10 @@ pub struct Observed<F, R> {
     frame: Option<Frame>,
     /// Records the outcome from the output; called once, at completion.
     record: R,
-    /// `Some(whether the output is captured)` when the observation is recorded.
-    capture_output: Option<bool>,
+    /// The observation's id, when it is recorded.
+    recorded: Option<ObservationId>,
+    /// Whether the output is captured, decided when the observation starts.
+    capture_output: bool,
 }
 
 impl<F: Future, R: FnMut(&F::Output, &mut Outcome)> Future for Observed<F, R> {
@@ -134,31 +137,42 @@ impl<F: Future, R: FnMut(&F::Output, &mut Outcome)> Future for Observed<F, R> {
         // dropped in place in `Drop`. The other fields are not pinned and are moved freely.
         let this = unsafe { self.get_unchecked_mut() };
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        let (record, capture_output) = (&mut this.record, this.capture_output);
-        let mut outcome = None;
+        let (record, recorded) = (&mut this.record, this.recorded);
+        let capture_output = this.capture_output;
         let poll = context::with_installed(&mut this.frame, || {
             let poll = inner.poll(cx);
-            // User code (Serialize, Display) runs here, with the observation current.
-            if let (Poll::Ready(output), Some(capture_output)) = (&poll, capture_output) {
-                let mut recorded = Outcome::new(capture_output);
-                record(output, &mut recorded);
-                outcome = Some(recorded);
+            if let (Poll::Ready(output), Some(id)) = (&poll, recorded) {
+                record_current(id, capture_output, |outcome| record(output, outcome));
             }
             poll
         });
         if poll.is_ready()
-            && let Some(mut observation) = this.frame.take().and_then(Frame::into_observation)
+            && let Some(observation) = this.frame.take().and_then(Frame::into_observation)
         {
-            // No output captured and no error: nothing to write.
-            if let Some(outcome) = outcome
-                && !outcome.is_empty()
-            {
-                outcome.apply(&mut observation);
-            }
             context::end_detached(observation);
         }
         poll
     }
+}
+
+/// Records an outcome into observation `id`, installed by the poll that completed it (it is
+/// the current one, unless the body left a frame of its own above it). User code (Serialize,
+/// Display) runs here, with the observation current.
+#[inline]
+fn record_current(id: ObservationId, capture_output: bool, record: impl FnOnce(&mut Outcome)) {
+    let mut recorded = Outcome::new(capture_output);
+    record(&mut recorded);
+    // No output captured and no error: nothing to write, no need to find the observation.
+    if recorded.is_empty() {
+        return;
+    }
+    with_local(|local| {
+        if let Some(o) = local.current_observation()
+            && o.id == id
+        {
+            recorded.apply(o);
+        }
+    });
 }
 
 impl<F, R> Drop for Observed<F, R> {
