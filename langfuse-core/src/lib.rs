@@ -101,8 +101,7 @@ pub mod __private {
     pub use crate::context::IntoParent;
     pub use crate::model::{Descriptor, ObservationType};
     pub use crate::observe::{
-        AsyncObservation, Observed, ObservedStream, Outcome, OutcomeToken, StreamItem,
-        SyncObservation, call_once,
+        AsyncObservation, Observed, ObservedStream, Outcome, StreamItem, SyncObservation, call_once,
     };
 
     /// Switches for this repository's benchmarks, which compare states within one process.

@@ -317,8 +317,10 @@ use proc_macro2::TokenStream;
 /// The signature is kept as written. The body becomes: a static descriptor (name, type, capture
 /// settings); a start call (`start_under` with `parent`) that captures the arguments only if
 /// the observation is recorded; the original body, in a closure (sync) or an async block
-/// (async) so that `return` and `?` stay inside it; and an end call that records the outcome,
-/// or, for a returned stream, a wrapper that records each item and ends with the stream.
+/// (async) so that `return` and `?` stay inside it; and an end call that records the outcome
+/// (for an async block, the future wrapping it records the outcome when the block completes),
+/// or, for a returned stream, a wrapper that records each item and ends with the stream. A
+/// function returning `()` has nothing to split into output and error: its end records `null`.
 /// `cargo expand` shows it; it reads like this for a synchronous function:
 ///
 /// ```text
