@@ -42,7 +42,8 @@
 //! | `scores/` | scores and their queue |
 //! | `observe/` | what `#[observe]` and the manual API call |
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
-//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs |
+//! | [`datasets`] | the datasets API: datasets, items, lazy paging, typed errors |
+//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
 //!
 //! # Threads and runtimes
@@ -63,6 +64,7 @@ mod clock;
 mod collector;
 pub mod config;
 mod context;
+pub mod datasets;
 mod export;
 mod lifecycle;
 mod model;
