@@ -44,6 +44,7 @@
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
 //! | [`datasets`] | the datasets API: datasets, items, lazy paging, typed errors |
 //! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets |
+//! | [`experiments`] | `run_experiment`: items under traces, evaluators, scores, progress |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
 //!
 //! # Threads and runtimes
@@ -65,6 +66,7 @@ mod collector;
 pub mod config;
 mod context;
 pub mod datasets;
+pub mod experiments;
 mod export;
 mod lifecycle;
 mod model;

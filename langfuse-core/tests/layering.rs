@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "export",
     "datasets",
     "client",
+    "experiments",
     "testing",
 ];
 
