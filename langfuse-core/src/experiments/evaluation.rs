@@ -241,6 +241,11 @@ impl<'a, O> EvaluatorInput<'a, O> {
         self.item.expected_output.as_ref()
     }
 
+    /// The item's expected output, if it is a JSON string.
+    pub fn expected_str(&self) -> Option<&'a str> {
+        self.item.expected_str()
+    }
+
     /// The item's metadata, if any.
     pub fn metadata(&self) -> Option<&'a Value> {
         self.item.metadata.as_ref()

@@ -149,7 +149,7 @@ pub enum ExperimentData {
     /// Items in memory.
     Items(Vec<ExperimentItem>),
     /// A Langfuse dataset, read as the run goes.
-    Dataset(Dataset),
+    Dataset(Box<Dataset>),
 }
 
 impl From<Vec<ExperimentItem>> for ExperimentData {
@@ -166,13 +166,13 @@ impl From<Vec<DatasetItem>> for ExperimentData {
 
 impl From<Dataset> for ExperimentData {
     fn from(dataset: Dataset) -> Self {
-        Self::Dataset(dataset)
+        Self::Dataset(Box::new(dataset))
     }
 }
 
 impl From<&Dataset> for ExperimentData {
     fn from(dataset: &Dataset) -> Self {
-        Self::Dataset(dataset.clone())
+        Self::Dataset(Box::new(dataset.clone()))
     }
 }
 

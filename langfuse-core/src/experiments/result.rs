@@ -116,16 +116,23 @@ impl<O: Serialize> ExperimentResult<O> {
     /// (their input, output or error, expected output and value). Return it from a test, or
     /// use [`assert_average`](Self::assert_average).
     ///
-    /// ```
-    /// # use langfuse_core::experiments::ExperimentResult;
+    /// ```no_run
+    /// use langfuse_core::experiments::{ExperimentResult, QualityGateError};
+    ///
     /// # fn result() -> ExperimentResult<String> { unimplemented!() }
-    /// #[test]
-    /// fn answers_stay_accurate() -> Result<(), langfuse_core::experiments::QualityGateError> {
+    /// // In a test returning `Result<(), QualityGateError>`:
+    /// fn answers_stay_accurate() -> Result<(), QualityGateError> {
     ///     let result = result();
-    ///     result.check_average("exact_match", 0.9)?;
+    ///     let accuracy = result.check_average("exact_match", 0.9)?;
+    ///     println!("accuracy {accuracy:.2}");
     ///     Ok(())
     /// }
+    /// # answers_stay_accurate().unwrap();
     /// ```
+    #[allow(
+        clippy::result_large_err,
+        reason = "built once, when a gate fails: its size costs nothing worth a box"
+    )]
     pub fn check_average(&self, name: &str, threshold: f64) -> Result<f64, QualityGateError> {
         let average = self.average(name).unwrap_or(0.0);
         if average >= threshold && !self.items.is_empty() {
