@@ -316,3 +316,35 @@ async fn scores_answered_429_are_sent_again_and_the_run_waits_for_them() {
     let problems = server.problems();
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[tokio::test]
+async fn a_sampled_out_item_sends_nothing_and_its_task_traces_nothing() {
+    own_process!();
+    let receiver = Receiver::start();
+    let server = DatasetServer::install(&receiver);
+    stand_in(&receiver, &server);
+    let langfuse = setup::config_for(&receiver)
+        .sample_rate(0.0)
+        .init()
+        .expect("valid test configuration");
+    let data = vec![
+        ExperimentItem::new("France").expected_output("Paris"),
+        ExperimentItem::new("Japan").expected_output("Tokyo"),
+    ];
+
+    let result = run_experiment("sampled-out", data, true).await;
+
+    // The task and the evaluators ran; nothing of theirs was recorded.
+    assert_eq!(result.average("exact_match"), Some(1.0));
+    assert!(result.items.iter().all(|i| i.trace_id.is_none()));
+    let report = langfuse.flush(WAIT);
+    assert!(report.is_complete());
+    assert!(receiver.spans().is_empty(), "{:?}", receiver.spans());
+    assert!(receiver.scores().is_empty(), "{:?}", receiver.scores());
+    let stats = langfuse.stats();
+    assert_eq!(stats.exported, 0);
+    assert_eq!(
+        stats.started, 0,
+        "no observation of an unrecorded item starts a trace"
+    );
+}

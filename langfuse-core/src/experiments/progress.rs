@@ -103,7 +103,7 @@ impl Reporter {
             let label = label.to_owned();
             std::thread::Builder::new()
                 .name("langfuse-progress".into())
-                .spawn(move || display(mode, &label, &counters, &stop))
+                .spawn(move || display(mode, &label, &counters, &stop, &mut to_stderr))
                 .ok()
         });
         Self {
@@ -141,7 +141,24 @@ impl Drop for Reporter {
     }
 }
 
-fn display(mode: Mode, label: &str, counters: &Counters, stop: &(Mutex<bool>, Condvar)) {
+/// Writes a frame to stderr: in place for the bar (`\r` and erase the line), a line else.
+fn to_stderr(text: &str, in_place: bool, last: bool) {
+    match (in_place, last) {
+        (true, false) => eprint!("\r\x1b[2K{text}"),
+        (true, true) => eprintln!("\r\x1b[2K{text}"),
+        (false, _) => eprintln!("{text}"),
+    }
+}
+
+/// Draws frames until stopped, then the last one. `write` gets each frame, whether it
+/// replaces the previous one, and whether it is the last.
+fn display(
+    mode: Mode,
+    label: &str,
+    counters: &Counters,
+    stop: &(Mutex<bool>, Condvar),
+    write: &mut dyn FnMut(&str, bool, bool),
+) {
     let started = Instant::now();
     let tick = match mode {
         Mode::Bar => BAR_TICK,
@@ -162,11 +179,7 @@ fn display(mode: Mode, label: &str, counters: &Counters, stop: &(Mutex<bool>, Co
         let last = *guard;
         let (done, failed, total) = counters.snapshot();
         let line = render(mode, label, done, failed, total, started.elapsed(), last);
-        match mode {
-            Mode::Bar if last => eprintln!("\r\x1b[2K{line}"),
-            Mode::Bar => eprint!("\r\x1b[2K{line}"),
-            Mode::Lines(_) => eprintln!("{line}"),
-        }
+        write(&line, mode == Mode::Bar, last);
         if last {
             return;
         }
@@ -283,6 +296,49 @@ mod tests {
         assert!(reporter.thread.is_none());
         reporter.counters().item_done(true);
         reporter.finish();
+    }
+
+    #[test]
+    fn lines_come_periodically_then_once_at_the_end() {
+        let counters = Arc::new(Counters::default());
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let frames = Arc::new(Mutex::new(Vec::new()));
+        let display_thread = {
+            let (counters, stop, frames) = (counters.clone(), stop.clone(), frames.clone());
+            std::thread::spawn(move || {
+                let mut write = |text: &str, in_place: bool, last: bool| {
+                    frames
+                        .lock()
+                        .unwrap()
+                        .push((text.to_owned(), in_place, last));
+                };
+                display(
+                    Mode::Lines(Duration::from_millis(20)),
+                    "capitals",
+                    &counters,
+                    &stop,
+                    &mut write,
+                );
+            })
+        };
+        counters.set_total(4);
+        counters.item_done(false);
+        while frames.lock().unwrap().len() < 2 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        counters.item_done(true);
+        *stop.0.lock().unwrap() = true;
+        stop.1.notify_all();
+        display_thread.join().unwrap();
+        let frames = frames.lock().unwrap();
+        let (periodic, last) = frames.split_at(frames.len() - 1);
+        assert!(periodic.iter().all(|(text, in_place, last)| {
+            text.starts_with("langfuse experiment capitals: ") && !in_place && !last
+        }));
+        assert!(periodic[0].0.contains("/4 items"), "{periodic:?}");
+        let (text, in_place, is_last) = &last[0];
+        assert!(*is_last && !in_place);
+        assert!(text.contains("2/4 items, 1 failed"), "{text}");
     }
 
     #[test]
