@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use langfuse::experiments::{
-    Evaluation, EvaluatorInput, Experiment, ExperimentData, ExperimentItem, ExperimentResult,
-    ItemResult, Progress,
+    Evaluation, EvaluatorInput, Experiment, ExperimentData, ExperimentError, ExperimentItem,
+    ExperimentResult, ItemResult, Progress,
 };
 use langfuse::observe;
 use serde_json::{Value, json};
@@ -347,4 +347,37 @@ async fn a_sampled_out_item_sends_nothing_and_its_task_traces_nothing() {
         stats.started, 0,
         "no observation of an unrecorded item starts a trace"
     );
+}
+
+#[tokio::test]
+async fn a_dataset_that_cannot_be_read_fails_the_run_with_the_servers_message() {
+    own_process!();
+    let receiver = Receiver::start();
+    let server = DatasetServer::install(&receiver);
+    stand_in(&receiver, &server);
+    let langfuse = setup::config_for(&receiver)
+        .max_retries(1)
+        .init()
+        .expect("valid test configuration");
+    let dataset = langfuse.get_dataset_async("capitals").await.unwrap();
+    receiver.enqueue([
+        Reply::status(503).with_body(r#"{"message":"maintenance"}"#),
+        Reply::status(503).with_body(r#"{"message":"maintenance"}"#),
+    ]);
+
+    let error = Experiment::new("capital-cities")
+        .progress(Progress::Off)
+        .task(async |item: &ExperimentItem| answer(item.input_str().unwrap().to_owned()).await)
+        .run(&dataset)
+        .await
+        .unwrap_err();
+
+    match error {
+        ExperimentError::Dataset(e) => {
+            assert_eq!(e.status(), Some(503));
+            assert!(e.message().starts_with("maintenance"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(receiver.spans().is_empty(), "no item ran");
 }
