@@ -492,3 +492,29 @@ async fn a_quality_gate_names_the_worst_items() {
     assert!(summary.contains("3 items, 1 failed"), "{summary}");
     assert!(summary.contains("exact_match: 0.667"), "{summary}");
 }
+
+#[tokio::test]
+async fn a_task_that_works_before_returning_its_future_traces_under_the_item() {
+    let recorder = Recorder::new();
+    recorder
+        .instrument(
+            Experiment::new("eager")
+                .progress(Progress::Off)
+                .task(|item: &ExperimentItem| {
+                    // Runs when the task is called, before any poll.
+                    let country = normalize(item.input_str().unwrap());
+                    async move { Ok::<_, String>(country) }
+                })
+                .run(vec![ExperimentItem::new("France")]),
+        )
+        .await
+        .unwrap();
+    let recording = recorder.recording();
+    assert_eq!(recording.traces().len(), 1, "{}", recording.outline());
+    let normalize = recording.one("normalize");
+    assert_eq!(
+        recording.parent_of(normalize).unwrap().name(),
+        "experiment-item-task"
+    );
+    assert_eq!(normalize.environment(), Some("sdk-experiment"));
+}

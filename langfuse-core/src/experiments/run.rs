@@ -158,7 +158,12 @@ where
         None => (unrecorded(), unrecorded()),
     };
 
-    let output = match task_context.attach(CatchUnwind::new(task(&item))).await {
+    // Called inside the context: a task that does work before its first await (a closure
+    // returning a future) traces it under the item too.
+    let output = match task_context
+        .attach(CatchUnwind::new(async { task(&item).await }))
+        .await
+    {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(e)) => Err(e.to_string()),
         Err(panic) => Err(panic),
