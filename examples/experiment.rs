@@ -78,6 +78,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .run(data)
         .await?;
 
-    println!("{result:#}");
+    print!("{result:#}");
     Ok(())
 }
