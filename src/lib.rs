@@ -39,6 +39,12 @@
 //! `tokio::spawn` or `std::thread::spawn` by itself: use [`spawn`],
 //! [`ObservationExt::in_current_observation`] or [`current_context`].
 //!
+//! # Datasets and experiments
+//!
+//! [`datasets`] reads and writes Langfuse datasets; [`experiments`] runs a task over one (or
+//! over local items), scores every output and writes the run as Langfuse v4's Experiments view
+//! reads it, with a quality gate for CI ([`experiments::ExperimentResult::assert_average`]).
+//!
 //! # Configuration
 //!
 //! The same environment variables as the Python SDK (see [`config`]), or

@@ -44,7 +44,9 @@
 //! | `scores/` | scores and their queue |
 //! | `observe/` | what `#[observe]` and the manual API call |
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
-//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs |
+//! | [`datasets`] | the datasets API: datasets, items, lazy paging, typed errors |
+//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets |
+//! | [`experiments`] | `run_experiment`: items under traces, evaluators, scores, progress |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
 //!
 //! # Threads and runtimes
@@ -65,6 +67,8 @@ mod clock;
 mod collector;
 pub mod config;
 mod context;
+pub mod datasets;
+pub mod experiments;
 mod export;
 mod lifecycle;
 mod model;

@@ -20,7 +20,9 @@ const LAYERS: &[&str] = &[
     "scores",
     "observe",
     "export",
+    "datasets",
     "client",
+    "experiments",
     "testing",
 ];
 

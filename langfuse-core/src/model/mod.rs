@@ -16,6 +16,7 @@ pub use ids::{ObservationId, ParseIdError, TraceId, create_trace_id};
 pub use kind::{Level, ObservationType, UnknownObservationType};
 pub(crate) use record::{GenerationData, ObservationData, Record, flags};
 pub use stats::{FlushReport, Stats};
+pub(crate) use trace_attributes::ExperimentAttributes;
 #[cfg(feature = "testing")]
 pub(crate) use trace_attributes::Route;
 pub use trace_attributes::TraceAttributes;
