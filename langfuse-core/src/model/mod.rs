@@ -10,6 +10,7 @@ mod kind;
 mod record;
 mod stats;
 mod trace_attributes;
+mod usage;
 
 pub use descriptor::Descriptor;
 pub use ids::{ObservationId, ParseIdError, TraceId, create_trace_id};
@@ -19,3 +20,4 @@ pub use stats::{FlushReport, Stats};
 #[cfg(feature = "testing")]
 pub(crate) use trace_attributes::Route;
 pub use trace_attributes::TraceAttributes;
+pub(crate) use usage::{TokenCounts, normalize as normalize_usage};
