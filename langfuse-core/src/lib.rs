@@ -44,6 +44,8 @@
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
 //! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
+//! | `bridge/` | the `tracing` layer (feature `tracing-bridge`; `langfuse::tracing`) |
+//! | `openai/` | async-openai's calls as generations (feature `async-openai`) |
 //!
 //! # Threads and runtimes
 //!
@@ -72,6 +74,13 @@ mod sampling;
 mod scores;
 #[cfg(feature = "testing")]
 pub mod testing;
+// Integrations, above every layer they use. The bridge's folder is `bridge/` (its layer's
+// name); its public path is `tracing`.
+#[cfg(feature = "async-openai")]
+pub mod openai;
+#[cfg(feature = "tracing-bridge")]
+#[path = "bridge/mod.rs"]
+pub mod tracing;
 
 pub use client::{Error, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};

@@ -22,6 +22,8 @@ const LAYERS: &[&str] = &[
     "export",
     "client",
     "testing",
+    "bridge",
+    "openai",
 ];
 
 #[test]
