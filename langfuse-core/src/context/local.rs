@@ -324,6 +324,7 @@ impl Local {
 
     /// The depth of the topmost frame of `kind` standing for the observation `id`, if any:
     /// where a frame pushed for a `tracing` span is found again when the span exits.
+    #[cfg(feature = "tracing-bridge")]
     pub(crate) fn find(&self, id: ObservationId, kind: Kind) -> Option<usize> {
         self.stack
             .iter()

@@ -20,4 +20,6 @@ pub use stats::{FlushReport, Stats};
 #[cfg(feature = "testing")]
 pub(crate) use trace_attributes::Route;
 pub use trace_attributes::TraceAttributes;
-pub(crate) use usage::{TokenCounts, normalize as normalize_usage};
+#[cfg(feature = "tracing-bridge")]
+pub(crate) use usage::TokenCounts;
+pub(crate) use usage::normalize as normalize_usage;

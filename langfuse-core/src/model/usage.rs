@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 /// Token counts in the OpenTelemetry GenAI convention (`gen_ai.usage.*`): `input` includes
 /// what was read from and written to a cache, `output` includes reasoning.
+#[cfg_attr(not(feature = "tracing-bridge"), allow(dead_code))]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TokenCounts {
     pub(crate) input: Option<u64>,
@@ -35,6 +36,7 @@ pub(crate) struct TokenCounts {
     pub(crate) reasoning: Option<u64>,
 }
 
+#[cfg_attr(not(feature = "tracing-bridge"), allow(dead_code))]
 impl TokenCounts {
     /// Whether nothing was counted.
     pub(crate) fn is_empty(&self) -> bool {

@@ -211,6 +211,7 @@ impl ObservationUpdate {
     }
 
     /// Sets usage already normalised into Langfuse's keys.
+    #[cfg(feature = "tracing-bridge")]
     pub(crate) fn normalized_usage(
         &mut self,
         usage: &serde_json::Map<String, serde_json::Value>,
