@@ -165,7 +165,12 @@ impl Options {
         if observation.id().is_none() {
             return observation; // not recorded: nothing to serialize
         }
-        let request = serde_json::to_value(request).unwrap_or(Value::Null);
+        // Through the text sent on the wire, so that an `f32` parameter reads as it is sent
+        // (0.2, not 0.20000000298023224).
+        let request: Value = serde_json::to_string(request)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
         observation.update(|g| {
             if let Some(model) = request.get("model").and_then(Value::as_str) {
                 g.model(model);
