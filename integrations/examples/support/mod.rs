@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../tests/standin/mod.rs"]
+#[path = "../../tests/standin/mod.rs"]
 pub mod standin;
 
 use langfuse::{ExporterKind, Langfuse, LangfuseGuard};
