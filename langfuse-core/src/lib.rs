@@ -48,6 +48,8 @@
 //! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets |
 //! | [`experiments`] | `run_experiment`: items under traces, evaluators, scores, progress |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
+//! | `bridge/` | the `tracing` layer (feature `tracing-bridge`; `langfuse::tracing`) |
+//! | `openai/` | async-openai's calls as generations (feature `async-openai`) |
 //!
 //! # Threads and runtimes
 //!
@@ -60,26 +62,53 @@
 
 #![warn(missing_docs)]
 
-// In layer order: each module uses only those above it.
-mod capture;
-mod client;
-mod clock;
-mod collector;
+// In layer order: each module uses only those above it (tests/layering.rs). Each layer is a
+// paragraph of its own, so that rustfmt keeps the order.
 pub mod config;
-mod context;
-pub mod datasets;
-pub mod experiments;
-mod export;
-mod lifecycle;
+
+mod clock;
+
+mod capture;
+
 mod model;
-mod observe;
-mod panics;
+
 mod sampling;
+
+mod panics;
+
+mod collector;
+
+mod lifecycle;
+
+mod context;
+
 mod scores;
+
+mod observe;
+
+mod export;
+
+pub mod datasets;
+
+mod client;
+
+pub mod experiments;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{Error, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url};
+// Integrations, above every layer they use. The bridge's folder is `bridge/` (its layer's
+// name); its public path is `tracing`.
+#[cfg(feature = "tracing-bridge")]
+#[path = "bridge/mod.rs"]
+pub mod tracing;
+
+#[cfg(feature = "async-openai")]
+pub mod openai;
+
+pub use client::{
+    Error, FirstCall, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url,
+};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use context::{
     AttributesScope, EnteredContext, IntoParent, ObservationContext, ObservationExt,

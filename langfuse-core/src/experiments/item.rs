@@ -111,14 +111,14 @@ impl ExperimentItem {
 
     /// `langfuse.experiment.item.id`: the dataset item's id, or, for a local item, the first
     /// 16 hex digits of SHA-256 over its input (the text of a string input, the compact JSON
-    /// of any other), as the Python SDK derives it.
+    /// of any other, keys sorted), as the Python SDK derives it.
     pub(crate) fn experiment_item_id(&self) -> String {
         if let Some(dataset) = &self.dataset {
             return dataset.item_id.clone();
         }
         let serialized = match &self.input {
             Value::String(text) => text.clone(),
-            other => other.to_string(),
+            other => canonical_json(other),
         };
         let digest = Sha256::digest(serialized.as_bytes());
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
@@ -174,6 +174,44 @@ impl From<&Dataset> for ExperimentData {
     fn from(dataset: &Dataset) -> Self {
         Self::Dataset(Box::new(dataset.clone()))
     }
+}
+
+/// Compact JSON with every object's keys sorted, whatever order `serde_json::Map` keeps (its
+/// `preserve_order` feature, which any crate in the build may turn on, keeps insertion order):
+/// the same input always gives the same item id.
+fn canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (key, value)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write(value, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
 }
 
 fn to_value<T: Serialize + ?Sized>(value: &T, what: &str) -> Option<Value> {
