@@ -511,11 +511,15 @@ impl HttpTransport {
             .map_err(|e| failure(None, describe(e)))?;
         let status = response.status();
         if !status.is_success() {
-            let message = self.message(read_message(response).await);
-            let reason = if message.is_empty() {
-                format!("server answered {status}")
-            } else {
-                format!("server answered {status}: {message}")
+            // One line for the log: the status, and the server's message only when it sent
+            // one as JSON. A proxy's or a login page's HTML is left out: read as a message it
+            // is a wall of markup.
+            let reason = match json_message(&read_message(response).await) {
+                Some(message) => format!(
+                    "server answered {status}: {}",
+                    self.message(message).replace(['\n', '\r'], " ")
+                ),
+                None => format!("server answered {status}"),
             };
             return Err(failure(Some(status.as_u16()), reason));
         }
@@ -545,6 +549,21 @@ impl HttpTransport {
         }
         Ok(body)
     }
+}
+
+/// The message of an error body that is JSON: its `message` (or `error`) text, or the body
+/// itself when it is a JSON string. `None` for anything else (HTML, plain text, no body).
+fn json_message(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let text = match &value {
+        serde_json::Value::String(text) => text,
+        serde_json::Value::Object(object) => ["message", "error"]
+            .iter()
+            .find_map(|key| object.get(*key)?.as_str())?,
+        _ => return None,
+    };
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// How one request ended.
@@ -1235,6 +1254,43 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(failure.status, None);
+    }
+
+    #[tokio::test]
+    async fn get_failures_are_one_line_with_the_status_and_no_html() {
+        let page = "<!DOCTYPE html>\n<html>\n<head><title>404</title></head>\n<body>\n<h1>Not \
+                    Found</h1>\n</body>\n</html>\n";
+        let (url, _server) = Server::start(
+            [
+                Reply::status(404).body(page),
+                Reply::status(502).body("upstream connect error\nor disconnect"),
+                Reply::status(403).body("{\"error\":\"Forbidden\",\n\"detail\":\"x\"}"),
+            ],
+            Reply::status(503),
+        )
+        .await;
+        let transport = HttpTransport::new(settings(url.clone())).unwrap();
+        for expected in [
+            "server answered 404 Not Found",
+            "server answered 502 Bad Gateway",
+            "server answered 403 Forbidden: Forbidden",
+            "server answered 503 Service Unavailable",
+        ] {
+            let failure = transport.get(&url, 1024).await.unwrap_err();
+            assert_eq!(failure.reason, expected);
+        }
+        assert_eq!(
+            json_message(r#"{"message":"a\nb"}"#).as_deref(),
+            Some("a\nb")
+        );
+        let (url, _server) = Server::start(
+            [Reply::status(400).body(r#"{"message":"bad\nkey"}"#)],
+            Reply::status(503),
+        )
+        .await;
+        let transport = HttpTransport::new(settings(url.clone())).unwrap();
+        let failure = transport.get(&url, 1024).await.unwrap_err();
+        assert_eq!(failure.reason, "server answered 400 Bad Request: bad key");
     }
 
     #[tokio::test]
