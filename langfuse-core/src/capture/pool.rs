@@ -1,0 +1,177 @@
+//! Recycled buffers, so that capturing allocates nothing in steady state.
+//!
+//! A capture writes into a `String` taken from here and hands that very `String` to the
+//! exporter with its record (no copy); the exporter gives it back once the record is encoded.
+//! Each thread keeps a few spare items of its own (no lock per capture); a thread with too
+//! many moves a batch to one shared list, and a thread with none takes a batch from it, so
+//! buffers freed on the exporter thread flow back to the threads that record. What is kept
+//! is bounded: at most [`SHARED_MAX`] items shared and `2 × BATCH` per thread, and a buffer
+//! grown past [`MAX_KEPT_CAPACITY`] (a capture near a large budget) is freed rather than kept.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+use parking_lot::Mutex;
+
+/// Items moved between a thread's spares and the shared list at a time.
+const BATCH: usize = 32;
+/// Items the shared list keeps at most; more are freed. The exporter gives back a whole
+/// drain at once: up to half of each recording thread's ring (2,048 records, two strings
+/// each, at the default size), so the list holds a few drains' worth.
+const SHARED_MAX: usize = 16 * 1024;
+/// Bytes of capacity the shared list keeps at most (strings: capacity; boxes: their size).
+const SHARED_MAX_BYTES: usize = 4 << 20;
+/// Buffers with more capacity than this are not kept.
+pub(crate) const MAX_KEPT_CAPACITY: usize = 4096;
+
+/// A pool of `T`: a shared list and each thread's spares.
+pub(crate) struct Recycler<T: 'static> {
+    shared: Mutex<Shared<T>>,
+    local: &'static LocalKey<RefCell<Vec<T>>>,
+    /// The bytes an item holds, for the shared list's byte bound.
+    weight: fn(&T) -> usize,
+}
+
+struct Shared<T> {
+    items: Vec<T>,
+    bytes: usize,
+}
+
+impl<T: 'static> Recycler<T> {
+    pub(crate) const fn new(
+        local: &'static LocalKey<RefCell<Vec<T>>>,
+        weight: fn(&T) -> usize,
+    ) -> Self {
+        Self {
+            shared: Mutex::new(Shared {
+                items: Vec::new(),
+                bytes: 0,
+            }),
+            local,
+            weight,
+        }
+    }
+
+    /// A spare item, if there is one here or in the shared list.
+    #[inline]
+    pub(crate) fn take(&'static self) -> Option<T> {
+        self.local
+            .try_with(|local| {
+                let mut local = local.try_borrow_mut().ok()?;
+                if let Some(item) = local.pop() {
+                    return Some(item);
+                }
+                self.refill(&mut local)
+            })
+            .ok()
+            .flatten()
+    }
+
+    #[cold]
+    fn refill(&self, local: &mut Vec<T>) -> Option<T> {
+        let mut shared = self.shared.lock();
+        let from = shared.items.len().saturating_sub(BATCH);
+        let taken: usize = shared.items[from..].iter().map(self.weight).sum();
+        shared.bytes -= taken;
+        local.extend(shared.items.drain(from..));
+        local.pop()
+    }
+
+    /// Keeps `item` for a later [`Recycler::take`] (on any thread).
+    #[inline]
+    pub(crate) fn give(&'static self, item: T) {
+        let _ = self.local.try_with(|local| {
+            if let Ok(mut local) = local.try_borrow_mut() {
+                local.push(item);
+                if local.len() >= 2 * BATCH {
+                    self.spill(&mut local);
+                }
+            }
+        });
+    }
+
+    #[cold]
+    fn spill(&self, local: &mut Vec<T>) {
+        let keep = local.len() - BATCH;
+        let bytes: usize = local[keep..].iter().map(self.weight).sum();
+        let mut shared = self.shared.lock();
+        if shared.items.len() + BATCH <= SHARED_MAX && shared.bytes + bytes <= SHARED_MAX_BYTES {
+            shared.bytes += bytes;
+            shared.items.extend(local.drain(keep..));
+        }
+        drop(shared);
+        // What the shared list had no room for is freed.
+        local.truncate(keep);
+    }
+}
+
+thread_local! {
+    static SPARE_STRINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+static STRINGS: Recycler<String> = Recycler::new(&SPARE_STRINGS, String::capacity);
+
+/// Capacity every capture's string starts with: what a small argument or result needs, so
+/// that a recycled string does not grow in steps while it is written.
+const MIN_CAPACITY: usize = 256;
+
+/// An empty string, with the capacity of an earlier capture's when one is spare.
+#[inline]
+pub(crate) fn take_string() -> String {
+    match STRINGS.take() {
+        Some(text) if text.capacity() >= MIN_CAPACITY => text,
+        Some(mut text) => {
+            text.reserve(MIN_CAPACITY);
+            text
+        }
+        None => String::with_capacity(MIN_CAPACITY),
+    }
+}
+
+/// Gives a capture's string back for reuse (emptied), unless it grew large.
+#[inline]
+pub(crate) fn give_string(mut text: String) {
+    let capacity = text.capacity();
+    if capacity == 0 || capacity > MAX_KEPT_CAPACITY {
+        return;
+    }
+    text.clear();
+    STRINGS.give(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_come_back_empty_with_their_capacity() {
+        let mut text = String::with_capacity(MIN_CAPACITY + 100);
+        text.push_str("captured");
+        let address = text.as_ptr();
+        give_string(text);
+        let again = take_string();
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), address);
+        assert!(again.capacity() >= MIN_CAPACITY + 100);
+    }
+
+    #[test]
+    fn large_strings_are_not_kept() {
+        give_string(String::with_capacity(MAX_KEPT_CAPACITY + 1));
+        assert!(take_string().capacity() <= MAX_KEPT_CAPACITY);
+    }
+
+    #[test]
+    fn buffers_freed_on_one_thread_are_taken_on_another() {
+        std::thread::spawn(|| {
+            for _ in 0..4 * BATCH {
+                give_string(String::with_capacity(64));
+            }
+        })
+        .join()
+        .unwrap();
+        std::thread::spawn(|| assert!(take_string().capacity() >= 64))
+            .join()
+            .unwrap();
+    }
+}
