@@ -90,6 +90,42 @@ fn parent(iterations: u64) -> u64 {
     probe_loop(iterations, observed)
 }
 
+/// The small request-like argument of `benches/overhead.rs` (`capture_small_of_100`).
+#[derive(Debug, serde::Serialize)]
+struct Small {
+    id: u64,
+    question: String,
+    tags: Vec<&'static str>,
+}
+
+/// Capture on: a small struct in, a number out (a child in `capture_small_of_100`).
+#[langfuse::observe]
+#[inline(never)]
+fn small_child(s: &Small) -> u64 {
+    black_box(s).id + 1
+}
+
+#[langfuse::observe(capture_input = false, capture_output = false)]
+#[inline(never)]
+fn small_parent(iterations: u64, s: &Small) -> u64 {
+    probe_loop(iterations, |_| small_child(s))
+}
+
+/// Children of both kinds under a parent, for the warm-up: outside `probe_loop`, which
+/// callgrind counts wherever it runs.
+#[langfuse::observe(capture_input = false, capture_output = false)]
+#[inline(never)]
+fn warm_up_parent(s: &Small) -> u64 {
+    observed(1) + small_child(s)
+}
+
+/// Capture on: a 1 MB string argument, cut at the budget (`capture_1mb`).
+#[langfuse::observe]
+#[inline(never)]
+fn capture_1mb(big: &str) -> usize {
+    black_box(big).len()
+}
+
 #[langfuse::observe(capture_input = false, capture_output = false)]
 async fn observed_async(polls: u64) -> u64 {
     for _ in 1..polls {
@@ -183,19 +219,48 @@ fn main() {
     };
     bench::set_recording(recording);
     bench::set_sample_rate(rate);
-    // Warm up outside the counted region: thread-locals, the ring, the stack's capacity.
-    for i in 0..100 {
-        black_box(observed(i));
-        black_box(parent(1));
-        black_box(poll_to_end(observed_async(2)));
-        black_box(captured(i, "warm-up"));
+    let small = Small {
+        id: 42,
+        question: "What does Langfuse trace?".to_owned(),
+        tags: vec!["beta", "eu"],
+    };
+    let big: String = "the quick brown fox jumps over the lazy dog "
+        .chars()
+        .cycle()
+        .take(1 << 20)
+        .collect();
+    // Warm up outside the counted region (never through `probe_loop`, which callgrind counts
+    // wherever it runs): thread-locals, the ring, the stack's capacity, and the buffers
+    // captures recycle (the exporter thread gives them back as it drains).
+    for round in 0..20 {
+        for i in 0..100 {
+            black_box(observed(i));
+            black_box(warm_up_parent(&small));
+            black_box(poll_to_end(observed_async(2)));
+            black_box(captured(i, "warm-up"));
+        }
+        if round % 5 == 0 {
+            black_box(capture_1mb(&big));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    // Captures write into buffers the exporter thread gives back once it has drained their
+    // records. In a service it does so all along; under callgrind it barely runs during the
+    // counted loop, so the loop's worth of buffers is made and given back first.
+    for i in 0..iterations + 100 {
+        black_box(captured(i, "warm-up"));
+        black_box(warm_up_parent(&small));
+    }
+    _langfuse.flush(std::time::Duration::from_secs(10));
     let sum = match case.as_str() {
         "plain" => probe_loop(iterations, plain),
         "disabled" | "sampled_out" | "root" => probe_loop(iterations, observed),
         // The children of one open observation; the parent's own start and end are outside.
         "child" => parent(iterations),
         "capture_root" => probe_loop(iterations, |i| captured(i, "What does Langfuse trace?")),
+        // Children capturing a small struct; the parent's own start and end are outside.
+        "capture_small" => small_parent(iterations, &small),
+        "capture_1mb" => probe_loop(iterations, |_| capture_1mb(&big) as u64),
         "async_1_poll" => probe_loop(iterations, |_| poll_to_end(observed_async(1))),
         "async_2_polls" => probe_loop(iterations, |_| poll_to_end(observed_async(2))),
         "async_plain_1_poll" => probe_loop(iterations, |_| poll_to_end(plain_async(1))),
@@ -206,8 +271,8 @@ fn main() {
         other => {
             eprintln!(
                 "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
-                 capture_root, async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls, \
-                 tracing_registry, tracing_bridge"
+                 capture_root, capture_small, capture_1mb, async_1_poll, async_2_polls, \
+                 async_plain_1_poll, async_plain_2_polls, tracing_registry, tracing_bridge"
             );
             std::process::exit(2);
         }
