@@ -19,6 +19,10 @@ use std::fmt::{self, Write as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 #[cfg(test)]
+#[allow(
+    clippy::needless_borrow,
+    reason = "the extra borrows select the capture strategy"
+)]
 mod cut_properties;
 mod payload;
 mod policy;

@@ -51,6 +51,7 @@ impl ObservationData {
 }
 
 thread_local! {
+    #[allow(clippy::vec_box, reason = "the boxes are what is recycled: a record holds a box")]
     static SPARE_DATA: RefCell<Vec<Box<ObservationData>>> = const { RefCell::new(Vec::new()) };
 }
 
