@@ -5,26 +5,32 @@
 //! Each thread keeps a few spare items of its own (no lock per capture); a thread with too
 //! many moves a batch to one shared list, and a thread with none takes a batch from it, so
 //! buffers freed on the exporter thread flow back to the threads that record. What is kept
-//! is bounded: at most [`SHARED_MAX`] items shared and `2 × BATCH` per thread, and a buffer
-//! grown past [`MAX_KEPT_CAPACITY`] (a capture near a large budget) is freed rather than kept.
+//! is bounded: at most [`SHARED_MAX`] batches and [`SHARED_MAX_BYTES`] shared, `2 × BATCH`
+//! items per thread, and a buffer grown past [`MAX_KEPT_CAPACITY`] (a capture near a large
+//! budget) is freed rather than kept.
 
 use std::cell::RefCell;
 use std::thread::LocalKey;
 
 use parking_lot::Mutex;
 
-/// Items moved between a thread's spares and the shared list at a time.
+/// Items moved between a thread's spares and the shared list at a time, as one `Vec`.
 const BATCH: usize = 32;
-/// Items the shared list keeps at most; more are freed. The exporter gives back a whole
+/// Batches the shared list keeps at most; more are freed. The exporter gives back a whole
 /// drain at once: up to half of each recording thread's ring (2,048 records, two strings
 /// each, at the default size), so the list holds a few drains' worth.
-const SHARED_MAX: usize = 16 * 1024;
+const SHARED_MAX: usize = 16 * 1024 / BATCH;
 /// Bytes of capacity the shared list keeps at most (strings: capacity; boxes: their size).
 const SHARED_MAX_BYTES: usize = 4 << 20;
 /// Buffers with more capacity than this are not kept.
 pub(crate) const MAX_KEPT_CAPACITY: usize = 4096;
 
-/// A pool of `T`: a shared list and each thread's spares.
+/// A pool of `T`: a shared list of batches and each thread's spares.
+///
+/// Batches move whole: a thread out of spares swaps its empty `Vec` for a full one (a pop
+/// under the lock, whatever the batch size), and a thread with too many fills an emptied
+/// `Vec` for the shared list, so the `Vec`s themselves are reused: no allocation either way
+/// in steady state.
 pub(crate) struct Recycler<T: 'static> {
     shared: Mutex<Shared<T>>,
     local: &'static LocalKey<RefCell<Vec<T>>>,
@@ -33,7 +39,10 @@ pub(crate) struct Recycler<T: 'static> {
 }
 
 struct Shared<T> {
-    items: Vec<T>,
+    /// Full batches, each with its weight.
+    full: Vec<(Vec<T>, usize)>,
+    /// Emptied batches, for the next spill.
+    empty: Vec<Vec<T>>,
     bytes: usize,
 }
 
@@ -44,7 +53,8 @@ impl<T: 'static> Recycler<T> {
     ) -> Self {
         Self {
             shared: Mutex::new(Shared {
-                items: Vec::new(),
+                full: Vec::new(),
+                empty: Vec::new(),
                 bytes: 0,
             }),
             local,
@@ -70,10 +80,13 @@ impl<T: 'static> Recycler<T> {
     #[cold]
     fn refill(&self, local: &mut Vec<T>) -> Option<T> {
         let mut shared = self.shared.lock();
-        let from = shared.items.len().saturating_sub(BATCH);
-        let taken: usize = shared.items[from..].iter().map(self.weight).sum();
-        shared.bytes -= taken;
-        local.extend(shared.items.drain(from..));
+        let (batch, bytes) = shared.full.pop()?;
+        shared.bytes -= bytes;
+        let emptied = std::mem::replace(local, batch);
+        if emptied.capacity() > 0 && shared.empty.len() < SHARED_MAX {
+            shared.empty.push(emptied);
+        }
+        drop(shared);
         local.pop()
     }
 
@@ -90,18 +103,20 @@ impl<T: 'static> Recycler<T> {
         });
     }
 
+    /// Moves `BATCH` of this thread's spares to the shared list, or frees them if it is full.
     #[cold]
     fn spill(&self, local: &mut Vec<T>) {
-        let keep = local.len() - BATCH;
-        let bytes: usize = local[keep..].iter().map(self.weight).sum();
+        let bytes: usize = local[BATCH..].iter().map(self.weight).sum();
         let mut shared = self.shared.lock();
-        if shared.items.len() + BATCH <= SHARED_MAX && shared.bytes + bytes <= SHARED_MAX_BYTES {
-            shared.bytes += bytes;
-            shared.items.extend(local.drain(keep..));
+        if shared.full.len() >= SHARED_MAX || shared.bytes + bytes > SHARED_MAX_BYTES {
+            drop(shared);
+            local.truncate(BATCH);
+            return;
         }
-        drop(shared);
-        // What the shared list had no room for is freed.
-        local.truncate(keep);
+        let mut batch = shared.empty.pop().unwrap_or_default();
+        batch.extend(local.drain(BATCH..));
+        shared.bytes += bytes;
+        shared.full.push((batch, bytes));
     }
 }
 

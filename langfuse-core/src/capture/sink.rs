@@ -617,3 +617,25 @@ fn escape(b: u8) -> Escape {
         len: 6,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_escape_finds_the_first_byte_to_escape_at_every_length_and_position() {
+        for len in 0..40 {
+            for from in 0..=len {
+                let clean = vec![b'a'; len];
+                assert_eq!(next_escape(&clean, from), len);
+                for at in from..len {
+                    for byte in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                        let mut bytes = clean.clone();
+                        bytes[at] = byte;
+                        assert_eq!(next_escape(&bytes, from), at, "len {len} from {from}");
+                    }
+                }
+            }
+        }
+    }
+}
