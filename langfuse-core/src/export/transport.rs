@@ -5,7 +5,6 @@
 
 use std::error::Error as _;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -645,13 +644,39 @@ pub(crate) fn describe(error: reqwest::Error) -> String {
     text
 }
 
+thread_local! {
+    /// This thread's compressor (the exporter's), kept between requests: a new one allocates
+    /// and clears its window and hash tables, a few hundred kilobytes, for every request.
+    static GZIP: std::cell::RefCell<Option<flate2::Compress>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `body` gzipped (deflate at the fast level, with gzip's header and trailer).
 pub(crate) fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4 + 64),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(body)?;
-    encoder.finish()
+    let compress_with = |compress: &mut flate2::Compress| {
+        let mut out = Vec::with_capacity(body.len() / 4 + 64);
+        loop {
+            let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
+            let input = body.get(consumed..).unwrap_or_default();
+            let status = compress
+                .compress_vec(input, &mut out, flate2::FlushCompress::Finish)
+                .map_err(std::io::Error::other)?;
+            if status == flate2::Status::StreamEnd {
+                return Ok(out);
+            }
+            out.reserve(out.capacity().max(64));
+        }
+    };
+    let new = || flate2::Compress::new_gzip(flate2::Compression::fast(), 15);
+    GZIP.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => {
+            let compress = kept.get_or_insert_with(new);
+            compress.reset();
+            compress_with(compress)
+        }
+        Err(_) => compress_with(&mut new()),
+    })
+    .unwrap_or_else(|_| compress_with(&mut new()))
 }
 
 /// Debug helpers that never show secrets.
@@ -1291,6 +1316,27 @@ mod tests {
         let transport = HttpTransport::new(settings(url.clone())).unwrap();
         let failure = transport.get(&url, 1024).await.unwrap_err();
         assert_eq!(failure.reason, "server answered 400 Bad Request: bad key");
+    }
+
+    #[test]
+    fn gzip_round_trips_with_the_kept_compressor() {
+        use std::io::Read as _;
+        let bodies = [
+            Vec::new(),
+            b"a small body".to_vec(),
+            (0..300_000u32)
+                .flat_map(|i| (i % 251).to_le_bytes())
+                .collect(),
+            b"after a large one".to_vec(),
+        ];
+        for body in &bodies {
+            let compressed = gzip(body).unwrap();
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(compressed.as_slice())
+                .read_to_end(&mut plain)
+                .unwrap();
+            assert_eq!(&plain, body);
+        }
     }
 
     #[tokio::test]
