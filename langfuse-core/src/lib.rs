@@ -42,7 +42,8 @@
 //! | `scores/` | scores and their queue |
 //! | `observe/` | what `#[observe]` and the manual API call |
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
-//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs |
+//! | `prompts/` | prompt management: the prompt types and compile, the cache, the fetches on their own thread |
+//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, the process' prompts |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
 //!
 //! # Threads and runtimes
@@ -68,12 +69,15 @@ mod lifecycle;
 mod model;
 mod observe;
 mod panics;
+pub mod prompts;
 mod sampling;
 mod scores;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{Error, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url};
+pub use client::{
+    Error, Langfuse, LangfuseGuard, current_trace_url, get_client, get_prompt, init, trace_url,
+};
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use context::{
     AttributesScope, EnteredContext, IntoParent, ObservationContext, ObservationExt,
@@ -86,8 +90,13 @@ pub use model::{
     TraceId, UnknownObservationType, create_trace_id,
 };
 pub use observe::{
-    EnteredObservation, Observation, ObservationBuilder, ObservationUpdate, create_event,
-    start_observation, update_current_generation, update_current_span, update_current_trace,
+    EnteredObservation, Observation, ObservationBuilder, ObservationUpdate, PromptLink,
+    create_event, start_observation, update_current_generation, update_current_span,
+    update_current_trace,
+};
+pub use prompts::{
+    ChatItem, ChatMessage, ChatPrompt, CompileError, CreatePrompt, GetPrompt, Prompt,
+    PromptContent, PromptError, PromptType, TextPrompt, UpdatePromptLabels, Variables,
 };
 pub use scores::{Score, create_score, score_current_span, score_current_trace};
 

@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "scores",
     "observe",
     "export",
+    "prompts",
     "client",
     "testing",
 ];
