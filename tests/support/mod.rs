@@ -33,6 +33,7 @@ use tokio::sync::oneshot;
 pub mod logs;
 pub mod openapi;
 pub mod process;
+pub mod prompts;
 pub mod recorded;
 pub mod setup;
 
