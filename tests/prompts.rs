@@ -888,3 +888,47 @@ fn eight_threads_read_a_thousand_cached_prompts_while_they_refresh() {
     }
     server.assert_all_conform();
 }
+
+/// `examples/prompts.rs`, compiled in as it is (its `main` is not used here).
+#[allow(dead_code)]
+#[path = "../examples/prompts.rs"]
+mod example;
+
+#[test]
+fn the_example_runs_offline() {
+    own_process!();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let shown = runtime.block_on(async {
+        let (addr, stand_in) = example::start_stand_in().await.unwrap();
+        let _langfuse = Langfuse::builder()
+            .ignore_environment()
+            .public_key(PUBLIC_KEY)
+            .secret_key(SECRET_KEY)
+            .base_url(format!("http://{addr}"))
+            .exporter(ExporterKind::None)
+            .prefetch_prompts(["movie-critic"])
+            .init()
+            .unwrap();
+        example::run(&stand_in).await.unwrap()
+    });
+    let expected = [
+        "movie-critic v1: As a {{criticlevel}} movie critic, do you like {{movie}}?",
+        "compiled: As a expert movie critic, do you like Dune 2?",
+        "strict compile refused: prompt 'movie-critic' (version 1): missing variables: movie; unused variables: film",
+        "created v2; production is now v2",
+        "rolled back: production is v1",
+        "not-in-langfuse: fallback=true template=\"Summarize {{text}}\"",
+        "during the outage: still v1 (fallback=false)",
+        "a prompt never cached, no fallback: the server answered 503: down for maintenance (1 attempt)",
+    ];
+    for line in expected {
+        assert!(
+            shown.iter().any(|s| s == line),
+            "{line:?} not in {shown:#?}"
+        );
+    }
+}

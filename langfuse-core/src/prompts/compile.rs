@@ -400,7 +400,8 @@ mod tests {
 
     #[test]
     fn the_python_sdks_cases() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             ("Hello {{name}}", &[("name", "Ada")], "Hello Ada"),
             ("Hello {{ name }}", &[("name", "Ada")], "Hello Ada"),
             ("Hello {{\tname\n}}", &[("name", "Ada")], "Hello Ada"),

@@ -217,6 +217,12 @@ impl Http {
         let mut attempts = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(PromptError::Timeout {
+                    attempts,
+                    waited: started.elapsed(),
+                });
+            }
             attempts += 1;
             let failure = match transport
                 .call(
