@@ -694,6 +694,15 @@ fn write_async(manager: Access<'_>, write: Result<Write, PromptError>) -> WriteF
 /// The future of an awaited [`CreatePrompt`] or [`UpdatePromptLabels`]; the request is
 /// made on the SDK's thread (and bounded by `LANGFUSE_TIMEOUT` there), so any executor
 /// works.
+///
+/// ```no_run
+/// use std::future::IntoFuture;
+///
+/// let write = langfuse_core::get_client().create_prompt("greeting", "Hi {{name}}").into_future();
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// let created = runtime.block_on(write)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
 pub struct WriteFuture {

@@ -87,11 +87,19 @@ impl Variables {
     }
 
     /// How many values were given (a name given twice counts twice).
+    ///
+    /// ```
+    /// assert_eq!(langfuse_core::Variables::from([("a", 1), ("a", 2)]).len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether no value was given.
+    ///
+    /// ```
+    /// assert!(!langfuse_core::Variables::from([("a", 1)]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -173,21 +181,45 @@ pub struct CompileError {
 
 impl CompileError {
     /// The prompt's name.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::TextPrompt::new("p", "{{a}} {{b}}");
+    /// let error = prompt.compile_strict([("a", "1"), ("c", "3")]).unwrap_err();
+    /// assert_eq!(error.prompt_name(), "p");
+    /// ```
     pub fn prompt_name(&self) -> &str {
         &self.prompt
     }
 
     /// The prompt's version.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::TextPrompt::new("p", "{{a}} {{b}}");
+    /// let error = prompt.compile_strict([("a", "1"), ("c", "3")]).unwrap_err();
+    /// assert_eq!(error.prompt_version(), 0);
+    /// ```
     pub fn prompt_version(&self) -> i64 {
         self.version
     }
 
     /// The variables and placeholders not given, in order of first appearance.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::TextPrompt::new("p", "{{a}} {{b}}");
+    /// let error = prompt.compile_strict([("a", "1"), ("c", "3")]).unwrap_err();
+    /// assert_eq!(error.missing(), ["b"]);
+    /// ```
     pub fn missing(&self) -> &[String] {
         &self.missing
     }
 
     /// The names given that the prompt does not use, in the order given.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::TextPrompt::new("p", "{{a}} {{b}}");
+    /// let error = prompt.compile_strict([("a", "1"), ("c", "3")]).unwrap_err();
+    /// assert_eq!(error.unused(), ["c"]);
+    /// ```
     pub fn unused(&self) -> &[String] {
         &self.unused
     }

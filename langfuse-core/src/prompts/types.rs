@@ -335,34 +335,64 @@ pub(crate) struct Meta {
 
 /// The accessors both kinds share, documented once here.
 macro_rules! meta_accessors {
-    ($kind:literal) => {
+    ($kind:literal, $make:literal) => {
         /// The prompt's name (folders included: `support/triage`).
+        ///
+        /// ```
+        #[doc = concat!("let prompt = ", $make, ";")]
+        /// assert_eq!(prompt.name(), "support/triage");
+        /// ```
         pub fn name(&self) -> &str {
             &self.inner.meta.name
         }
 
         /// The version number (0 for a fallback fetched by label).
+        ///
+        /// ```
+        #[doc = concat!("let prompt = ", $make, ";")]
+        /// assert_eq!(prompt.version(), 0); // made here; a fetched one has its own
+        /// ```
         pub fn version(&self) -> i64 {
             self.inner.meta.version
         }
 
         /// The labels of this version (`production`, `latest`, ...).
+        ///
+        /// ```
+        #[doc = concat!("let prompt = ", $make, ";")]
+        /// assert!(prompt.labels().is_empty());
+        /// ```
         pub fn labels(&self) -> &[String] {
             &self.inner.meta.labels
         }
 
         /// The prompt's tags (the same for every version).
+        ///
+        /// ```
+        #[doc = concat!("let prompt = ", $make, ";")]
+        /// assert!(prompt.tags().is_empty());
+        /// ```
         pub fn tags(&self) -> &[String] {
             &self.inner.meta.tags
         }
 
         /// The commit message of this version, if it has one.
+        ///
+        /// ```
+        #[doc = concat!("let prompt = ", $make, ";")]
+        /// assert_eq!(prompt.commit_message(), None);
+        /// ```
         pub fn commit_message(&self) -> Option<&str> {
             self.inner.meta.commit_message.as_deref()
         }
 
         /// The version's `config`, as JSON (`{}` for a fallback; often the model and its
         /// parameters).
+        ///
+        /// ```
+        #[doc = concat!("let prompt = ", $make, ";")]
+        /// assert_eq!(prompt.config_value(), &serde_json::json!({}));
+        /// ```
         pub fn config_value(&self) -> &Value {
             &self.inner.meta.config
         }
@@ -388,6 +418,11 @@ macro_rules! meta_accessors {
 
         /// Whether this is the caller's fallback rather than a version from the server. A
         /// fallback is never linked to a generation.
+        ///
+        /// ```
+        #[doc = concat!("let prompt = ", $make, ";")]
+        /// assert!(prompt.is_fallback());
+        /// ```
         pub fn is_fallback(&self) -> bool {
             self.inner.meta.is_fallback
         }
@@ -437,9 +472,16 @@ impl TextPrompt {
         }
     }
 
-    meta_accessors!("TextPrompt");
+    meta_accessors!(
+        "TextPrompt",
+        "langfuse_core::TextPrompt::new(\"support/triage\", \"Triage: {{ticket}}\")"
+    );
 
     /// The template, `{{variables}}` and all.
+    ///
+    /// ```
+    /// assert_eq!(langfuse_core::TextPrompt::new("p", "Hi {{name}}").template(), "Hi {{name}}");
+    /// ```
     pub fn template(&self) -> &str {
         &self.inner.template
     }
@@ -548,9 +590,18 @@ impl ChatPrompt {
         }
     }
 
-    meta_accessors!("ChatPrompt");
+    meta_accessors!(
+        "ChatPrompt",
+        "langfuse_core::ChatPrompt::new(\"support/triage\", [langfuse_core::ChatItem::placeholder(\"history\")])"
+    );
 
     /// The messages and placeholders, as stored.
+    ///
+    /// ```
+    /// use langfuse_core::{ChatItem, ChatPrompt};
+    /// let prompt = ChatPrompt::new("p", [ChatItem::placeholder("history")]);
+    /// assert_eq!(prompt.messages()[0].placeholder_name(), Some("history"));
+    /// ```
     pub fn messages(&self) -> &[ChatItem] {
         &self.inner.items
     }
@@ -689,6 +740,11 @@ impl Prompt {
     }
 
     /// Text or chat.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert_eq!(prompt.prompt_type(), langfuse_core::PromptType::Text);
+    /// ```
     pub fn prompt_type(&self) -> PromptType {
         match self {
             Self::Text(_) => PromptType::Text,
@@ -697,31 +753,61 @@ impl Prompt {
     }
 
     /// The prompt's name.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert_eq!(prompt.name(), "greeting");
+    /// ```
     pub fn name(&self) -> &str {
         &self.meta().name
     }
 
     /// The version number.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert_eq!(prompt.version(), 0);
+    /// ```
     pub fn version(&self) -> i64 {
         self.meta().version
     }
 
     /// The labels of this version.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert!(prompt.labels().is_empty());
+    /// ```
     pub fn labels(&self) -> &[String] {
         &self.meta().labels
     }
 
     /// The prompt's tags.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert!(prompt.tags().is_empty());
+    /// ```
     pub fn tags(&self) -> &[String] {
         &self.meta().tags
     }
 
     /// The commit message of this version, if it has one.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert_eq!(prompt.commit_message(), None);
+    /// ```
     pub fn commit_message(&self) -> Option<&str> {
         self.meta().commit_message.as_deref()
     }
 
     /// The version's `config`, as JSON.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert!(prompt.config_value().is_object());
+    /// ```
     pub fn config_value(&self) -> &Value {
         &self.meta().config
     }
@@ -741,6 +827,11 @@ impl Prompt {
     }
 
     /// Whether this is the caller's fallback.
+    ///
+    /// ```
+    /// let prompt = langfuse_core::Prompt::from(langfuse_core::TextPrompt::new("greeting", "Hi"));
+    /// assert!(prompt.is_fallback());
+    /// ```
     pub fn is_fallback(&self) -> bool {
         self.meta().is_fallback
     }
@@ -841,6 +932,15 @@ fn link(meta: &Meta) -> Option<(&str, i64)> {
 }
 
 /// The output kinds of a `get_prompt`: [`Prompt`], [`TextPrompt`] or [`ChatPrompt`]. Sealed.
+///
+/// ```
+/// use langfuse_core::prompts::FromPrompt;
+///
+/// fn kind_of<P: FromPrompt>(_: &langfuse_core::GetPrompt<'_, P>) -> &'static str {
+///     std::any::type_name::<P>()
+/// }
+/// # let _ = kind_of::<langfuse_core::TextPrompt>;
+/// ```
 pub trait FromPrompt: sealed::Sealed + Sized {
     /// The prompt as this kind, or [`PromptError::WrongType`].
     #[doc(hidden)]
