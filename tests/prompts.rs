@@ -190,7 +190,7 @@ fn an_expired_prompt_is_served_at_once_and_refreshed_once_on_the_sdks_thread() {
 
     // Langfuse moves `production` to a new version; its answers are slow.
     server.publish_text("greeting", "v2", &["production"]);
-    server.set_fault(Fault::Delay(Duration::from_millis(500)));
+    server.set_fault(Fault::Delay(Duration::from_secs(2)));
     clock.advance(EXPIRED);
 
     // Many callers at once, threads and tasks: every one gets the stale version at once.
@@ -212,7 +212,7 @@ fn an_expired_prompt_is_served_at_once_and_refreshed_once_on_the_sdks_thread() {
         assert_eq!(runtime.block_on(task).unwrap().unwrap().template(), "v1");
     }
     assert!(
-        started.elapsed() < Duration::from_millis(400),
+        started.elapsed() < Duration::from_millis(1500),
         "stale callers waited for the refresh: {:?}",
         started.elapsed()
     );
@@ -273,15 +273,15 @@ fn during_an_outage_the_last_good_version_is_served_with_one_warning_per_interva
     assert_eq!(server.gets_of("greeting").len(), 4);
 
     // Past the gap: another refresh, which fails too; within the interval, no new warning.
+    let failed = || {
+        logs.lines_with(&["prompt fetch failed", "no new attempt"])
+            .len()
+    };
+    assert_eq!(failed(), 1);
     clock.advance(Duration::from_secs(2));
     stale(&client);
-    server.wait_for_requests(7, WAIT);
-    eventually("the second refresh to fail", || {
-        !logs.lines_with(&["prompt fetch failed"]).is_empty()
-            && client.get_prompt("greeting").blocking().is_ok()
-            && server.requests().len() == 7
-    });
-    std::thread::sleep(Duration::from_millis(50));
+    eventually("the second refresh to fail", || failed() == 2);
+    assert_eq!(server.gets_of("greeting").len(), 7);
     assert_eq!(warnings(), 1, "{}", logs.text());
 
     // A minute later: one more warning, which counts what it held back.
@@ -424,7 +424,11 @@ fn a_500_is_retried_then_the_fallback_is_served_even_an_empty_one() {
         .blocking()
         .unwrap();
     assert!(empty.is_fallback() && empty.template().is_empty());
-    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(server.gets_of("flaky").len(), 3);
 
     // A caller without one still asks; with max_retries(9) it gets at most 4 retries.
@@ -661,6 +665,7 @@ fn writes_invalidate_exactly_that_name() {
 #[test]
 fn a_write_during_a_refresh_is_not_overwritten_by_the_older_answer() {
     own_process!();
+    let logs = Logs::capture();
     let server = PromptServer::start();
     server.publish_text("greeting", "v1", &["production"]);
     let (client, clock) = start(&server);
@@ -677,7 +682,7 @@ fn a_write_during_a_refresh_is_not_overwritten_by_the_older_answer() {
         .blocking()
         .unwrap();
     assert_eq!(text(&client, "greeting").version(), 2);
-    std::thread::sleep(Duration::from_millis(400)); // the late v1 answer has landed
+    logs.wait_for(&["predates a write", "greeting-label:production"], WAIT);
     assert_eq!(text(&client, "greeting").version(), 2);
     server.assert_all_conform();
 }

@@ -431,6 +431,7 @@ impl Shared {
         let current = slot.generation.load(Ordering::Acquire) == flight.generation;
         match &result {
             Ok(prompt) if current => {
+                tracing::debug!(target: "langfuse", prompt = %slot.key, version = prompt.version(), "prompt fetched");
                 slot.entry.store(Some(Arc::new(Entry {
                     prompt: prompt.clone(),
                     fetched_at: now,
@@ -457,12 +458,16 @@ impl Shared {
                     .failures
                     .fetch_add(1, Ordering::AcqRel)
                     .saturating_add(1);
-                let gap = as_nanos(retry_gap(failures));
+                let gap = retry_gap(failures);
                 slot.retry_at
-                    .store(now.saturating_add(gap), Ordering::Release);
+                    .store(now.saturating_add(as_nanos(gap)), Ordering::Release);
+                tracing::debug!(target: "langfuse", prompt = %slot.key, failures, "prompt fetch failed ({error}); no new attempt for {gap:?}");
                 if let Some(entry) = slot.entry.load_full() {
                     self.warn_stale(slot, &entry, error, now);
                 }
+            }
+            _ if !current => {
+                tracing::debug!(target: "langfuse", prompt = %slot.key, "the answer predates a write to the prompt: not stored");
             }
             _ => {}
         }
