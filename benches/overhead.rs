@@ -12,6 +12,11 @@
 //!   is the difference to `async_call`, divided by 99.
 //! - `capture_small_of_100`: `trace_of_100` where each child captures a small struct.
 //! - `capture_1mb`: a root that captures a 1 MB string argument.
+//! - `tracing_bridge`: `langfuse::tracing::layer()`. `ignored/*`: a span the layer's filter
+//!   does not select, in a subscriber whose other layer wants every span, without and with
+//!   the layer; `converted/*`: a span with a `gen_ai.*` field (a generation, a new trace),
+//!   created, entered, exited and closed, with the registry alone, with the layer, and with
+//!   tracing-opentelemetry instead.
 //!
 //! States: `disabled` (ours: no keys; tracing: spans below the subscriber's level), `sampled_out`
 //! (the trace's head sampling said no), `enabled`. `plain` is the same code without tracing.
@@ -24,6 +29,7 @@
 //!
 //! ```text
 //! cargo bench -p langfuse-benches --bench overhead
+//! LANGFUSE_BENCH_GROUPS=tracing_bridge cargo bench -p langfuse-benches --bench overhead
 //! ```
 
 use std::future::Future;
@@ -577,6 +583,82 @@ fn capture_shapes(c: &mut Criterion) {
     group.finish();
 }
 
+/// The `tracing` bridge (`langfuse::tracing::layer()`), in subscribers that differ only by it.
+mod bridge {
+    use std::hint::black_box;
+
+    use tracing_subscriber::layer::{Context, SubscriberExt as _};
+
+    /// Another layer interested in every span (a log formatter, say), so that a span the
+    /// bridge ignores still exists: what the bridge's filter costs it is then measured.
+    pub struct Interested;
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Interested {
+        fn on_enter(&self, id: &tracing::span::Id, _: Context<'_, S>) {
+            black_box(id);
+        }
+    }
+
+    /// A span no callsite filter of the bridge selects.
+    #[inline(never)]
+    pub fn ignored(x: u64) -> u64 {
+        let span = tracing::info_span!("query", db.rows = x);
+        span.in_scope(|| black_box(x) + 1)
+    }
+
+    /// A span the bridge converts: a generation, a new trace each time.
+    #[inline(never)]
+    pub fn converted(x: u64) -> u64 {
+        let span = tracing::info_span!("chat", gen_ai.operation.name = "chat");
+        span.in_scope(|| black_box(x) + 1)
+    }
+
+    pub fn without() -> impl tracing::Subscriber + Send + Sync {
+        tracing_subscriber::registry().with(Interested)
+    }
+
+    pub fn with_langfuse() -> impl tracing::Subscriber + Send + Sync {
+        tracing_subscriber::registry()
+            .with(Interested)
+            .with(langfuse::tracing::layer())
+    }
+}
+
+fn bridge_shapes(c: &mut Criterion, provider: &opentelemetry_sdk::trace::SdkTracerProvider) {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    set(State::Enabled);
+    let mut group = c.benchmark_group("tracing_bridge");
+    group.throughput(Throughput::Elements(1));
+    let g: &mut Group = &mut group;
+    tracing::subscriber::with_default(bridge::without(), || {
+        g.bench_function("ignored/without_langfuse", |b| {
+            b.iter(|| bridge::ignored(black_box(7)))
+        });
+        g.bench_function("converted/registry_only", |b| {
+            b.iter(|| bridge::converted(black_box(7)))
+        });
+    });
+    tracing::subscriber::with_default(bridge::with_langfuse(), || {
+        g.bench_function("ignored/with_langfuse", |b| {
+            b.iter(|| bridge::ignored(black_box(7)))
+        });
+        g.bench_function("converted/langfuse", |b| {
+            b.iter(|| bridge::converted(black_box(7)))
+        });
+    });
+    let otel = tracing_subscriber::registry()
+        .with(bridge::Interested)
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    tracing::subscriber::with_default(otel, || {
+        g.bench_function("converted/tracing-opentelemetry", |b| {
+            b.iter(|| bridge::converted(black_box(7)))
+        });
+    });
+    group.finish();
+}
+
 fn overhead(c: &mut Criterion) {
     let receiver = receiver::Receiver::start();
     // Our exporter thread drains and discards, like fastrace's reporter.
@@ -588,9 +670,24 @@ fn overhead(c: &mut Criterion) {
     fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
     let provider = otel::install(&receiver.traces_url());
 
-    sync_shapes(c);
-    async_shapes(c);
-    capture_shapes(c);
+    // `LANGFUSE_BENCH_GROUPS=tracing_bridge` runs that group alone (the others take minutes).
+    let only = std::env::var("LANGFUSE_BENCH_GROUPS").ok();
+    let wanted = |group: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|g| g == group))
+    };
+    if wanted("sync") {
+        sync_shapes(c);
+    }
+    if wanted("async") {
+        async_shapes(c);
+    }
+    if wanted("capture") {
+        capture_shapes(c);
+    }
+    if wanted("tracing_bridge") {
+        bridge_shapes(c, &provider);
+    }
 
     let stats = langfuse::get_client().stats();
     eprintln!(

@@ -47,6 +47,12 @@
 //! outage serves the last good version (see [`prompts`]). Link a prompt to the generation
 //! that used it with [`ObservationUpdate::prompt`].
 //!
+//! # Datasets and experiments
+//!
+//! [`datasets`] reads and writes Langfuse datasets; [`experiments`] runs a task over one (or
+//! over local items), scores every output and writes the run as Langfuse v4's Experiments view
+//! reads it, with a quality gate for CI ([`experiments::ExperimentResult::assert_average`]).
+//!
 //! # Configuration
 //!
 //! The same environment variables as the Python SDK (see [`config`]), or

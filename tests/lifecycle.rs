@@ -60,11 +60,36 @@ fn an_invalid_value_is_a_typed_error_naming_the_variable() {
 fn a_second_init_is_refused() {
     own_process!();
     let receiver = Receiver::start();
-    let _guard = setup::init(&receiver);
-    assert!(matches!(
-        setup::config_for(&receiver).init(),
-        Err(Error::AlreadyInitialized { .. })
-    ));
+    let first_line = line!() + 1;
+    let _guard = setup::config_for(&receiver).init().unwrap();
+    let second = setup::config_for(&receiver).init().unwrap_err();
+    let Error::AlreadyInitialized { first_call } = &second else {
+        panic!("{second}");
+    };
+    // The error names the call that started the client, in the caller's code.
+    assert_eq!(first_call.function(), "init");
+    assert_eq!(first_call.location().file(), file!());
+    assert_eq!(first_call.location().line(), first_line);
+    let message = second.to_string();
+    assert!(
+        message.contains(&format!("init() at {}:{first_line}:", file!())),
+        "{message}"
+    );
+    // The running client is the first one: a second init started no exporter of its own.
+    assert!(langfuse::get_client().is_enabled());
+}
+
+#[test]
+fn get_client_then_init_names_get_client() {
+    own_process!();
+    let line = line!() + 1;
+    let _client = langfuse::get_client();
+    let err = langfuse::init().unwrap_err();
+    let Error::AlreadyInitialized { first_call } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(first_call.function(), "get_client");
+    assert_eq!(first_call.location().line(), line);
 }
 
 #[test]

@@ -81,8 +81,8 @@ fn a_masked_secret_never_reaches_the_wire() {
         Some("[redacted]")
     );
     assert_eq!(
-        root.str_attr("langfuse.observation.output"),
-        Some(r#"{"ok":true,"token":"[redacted]"}"#)
+        root.json_attr("langfuse.observation.output"),
+        serde_json::json!({ "ok": true, "token": "[redacted]" })
     );
     assert_eq!(
         root.str_attr("langfuse.observation.metadata"),
@@ -90,8 +90,8 @@ fn a_masked_secret_never_reaches_the_wire() {
     );
     let llm = tree.one("llm");
     assert_eq!(
-        llm.str_attr("langfuse.observation.input"),
-        Some(r#"[{"content":"key=[redacted]","role":"user"}]"#)
+        llm.json_attr("langfuse.observation.input"),
+        serde_json::json!([{ "content": "key=[redacted]", "role": "user" }])
     );
     assert_eq!(
         llm.str_attr("langfuse.observation.output"),

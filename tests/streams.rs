@@ -1,5 +1,5 @@
 //! Synchronous functions returning streams: the observation stays open until the stream ends
-//! or is dropped, records time to first item for generations, captures the items (joined text
+//! or is dropped, records the time of the first item with content for generations, captures the items (joined text
 //! for strings, else a list; through `stream_item` when given), and is the parent of whatever
 //! runs while the stream is polled.
 //!
@@ -183,10 +183,79 @@ fn stream_item_maps_what_is_captured_from_each_item() {
     let chat = recording.one("chat");
     assert_eq!(chat.str_attr(OUTPUT), Some("tell me more"));
     assert!(chat.has_attr(COMPLETION_START));
-    assert_eq!(
-        recording.one("chat_finish").str_attr(OUTPUT),
-        Some(r#"[null,"stop"]"#)
+    // The chunks without a finish reason map to `None`: no content, not captured.
+    assert_eq!(recording.one("chat_finish").str_attr(OUTPUT), Some("stop"));
+}
+
+/// An OpenAI-like chunk: the first names the role and carries no text.
+struct Delta {
+    role: Option<&'static str>,
+    content: Option<String>,
+}
+
+const ROLE_GAP: Duration = Duration::from_millis(60);
+
+/// The role-only chunk comes at once, the first word `ROLE_GAP` later.
+#[observe(as_type = "generation", stream_item = |d: &Delta| d.content.clone())]
+fn chat_with_role_chunk() -> impl Stream<Item = Delta> + use<> {
+    stream::unfold(0, |step| async move {
+        let delta = match step {
+            0 => Delta {
+                role: Some("assistant"),
+                content: None,
+            },
+            1 => {
+                thread::sleep(ROLE_GAP);
+                Delta {
+                    role: None,
+                    content: Some("Hello".to_owned()),
+                }
+            }
+            2 => Delta {
+                role: None,
+                content: Some(" there".to_owned()),
+            },
+            _ => return None,
+        };
+        Some((delta, step + 1))
+    })
+}
+
+/// The same stream with nothing captured: every item counts, the first at once.
+#[observe(as_type = "generation", capture_output = false)]
+fn chat_uncaptured() -> impl Stream<Item = Result<Delta, ApiError>> + use<> {
+    stream::iter([
+        Err(ApiError(503)),
+        Ok(Delta {
+            role: Some("assistant"),
+            content: None,
+        }),
+    ])
+}
+
+#[test]
+fn the_completion_starts_at_the_first_item_with_content() {
+    let recording = testing::record(|| {
+        let deltas: Vec<Delta> = block_on(chat_with_role_chunk().collect());
+        assert_eq!(deltas.len(), 3);
+        assert_eq!(deltas[0].role, Some("assistant"));
+        let items: Vec<_> = block_on(chat_uncaptured().collect());
+        assert_eq!(items.len(), 2);
+    });
+    let chat = recording.one("chat_with_role_chunk");
+    assert_eq!(chat.str_attr(OUTPUT), Some("Hello there"));
+    let (start, _) = recorded::unix_nanos(chat);
+    let first_word = completion_start(chat) - start;
+    assert!(
+        first_word >= ROLE_GAP.as_nanos() as u64,
+        "the completion started {first_word} ns in, at the role-only chunk"
     );
+
+    // With capture off the mapper is not there to ask: the first item that is not an error
+    // starts the completion.
+    let uncaptured = recording.one("chat_uncaptured");
+    assert!(uncaptured.has_attr(COMPLETION_START));
+    assert_eq!(uncaptured.str_attr(LEVEL), Some("ERROR"));
 }
 
 #[observe(as_type = "generation")]

@@ -131,6 +131,30 @@ fn poll_to_end<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// A span `langfuse::tracing::layer()` converts (a generation, a new trace each time).
+#[inline(never)]
+fn bridged(x: u64) -> u64 {
+    let span = tracing::info_span!("chat", gen_ai.operation.name = "chat");
+    span.in_scope(|| black_box(x) + 1)
+}
+
+/// Runs `probe_loop(bridged)` under the registry alone, or with the bridge.
+fn bridged_loop(iterations: u64, with_bridge: bool) -> u64 {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let run = || {
+        for i in 0..100 {
+            black_box(bridged(i));
+        }
+        probe_loop(iterations, bridged)
+    };
+    if with_bridge {
+        let subscriber = tracing_subscriber::registry().with(langfuse::tracing::layer());
+        tracing::subscriber::with_default(subscriber, run)
+    } else {
+        tracing::subscriber::with_default(tracing_subscriber::registry(), run)
+    }
+}
+
 /// The counted region.
 #[inline(never)]
 fn probe_loop(iterations: u64, f: impl Fn(u64) -> u64) -> u64 {
@@ -176,10 +200,14 @@ fn main() {
         "async_2_polls" => probe_loop(iterations, |_| poll_to_end(observed_async(2))),
         "async_plain_1_poll" => probe_loop(iterations, |_| poll_to_end(plain_async(1))),
         "async_plain_2_polls" => probe_loop(iterations, |_| poll_to_end(plain_async(2))),
+        // A converted `tracing` span, against the registry's own cost.
+        "tracing_registry" => bridged_loop(iterations, false),
+        "tracing_bridge" => bridged_loop(iterations, true),
         other => {
             eprintln!(
                 "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
-                 capture_root, async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls"
+                 capture_root, async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls, \
+                 tracing_registry, tracing_bridge"
             );
             std::process::exit(2);
         }

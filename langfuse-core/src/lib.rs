@@ -19,6 +19,8 @@
 //!                                                  |
 //!  exporter      drain, batch, mask  <-------------+        export/worker.rs, mask.rs
 //!  thread              |
+//!                the Langfuse attributes       export/      attributes.rs
+//!                      |
 //!                OTLP protobuf + gzip          export/      otlp.rs
 //!                      |
 //!                HTTP POST, retries            export/      transport.rs
@@ -42,9 +44,13 @@
 //! | `scores/` | scores and their queue |
 //! | `observe/` | what `#[observe]` and the manual API call |
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
-//! | `prompts/` | prompt management: the prompt types and compile, the cache, the fetches on their own thread |
-//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, the process' prompts |
+//! | [`datasets`] | the datasets API: datasets, items, lazy paging, typed errors |
+//! | [`prompts`] | prompt management: the prompt types and compile, the cache, the fetches on their own thread |
+//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets, the process' prompts |
+//! | [`experiments`] | `run_experiment`: items under traces, evaluators, scores, progress |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
+//! | `bridge/` | the `tracing` layer (feature `tracing-bridge`; `langfuse::tracing`) |
+//! | `openai/` | async-openai's calls as generations (feature `async-openai`) |
 //!
 //! # Threads and runtimes
 //!
@@ -57,26 +63,55 @@
 
 #![warn(missing_docs)]
 
-// In layer order: each module uses only those above it.
-mod capture;
-mod client;
-mod clock;
-mod collector;
+// In layer order: each module uses only those above it (tests/layering.rs). Each layer is a
+// paragraph of its own, so that rustfmt keeps the order.
 pub mod config;
-mod context;
-mod export;
-mod lifecycle;
+
+mod clock;
+
+mod capture;
+
 mod model;
-mod observe;
-mod panics;
-pub mod prompts;
+
 mod sampling;
+
+mod panics;
+
+mod collector;
+
+mod lifecycle;
+
+mod context;
+
 mod scores;
+
+mod observe;
+
+mod export;
+
+pub mod datasets;
+
+pub mod prompts;
+
+mod client;
+
+pub mod experiments;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
+// Integrations, above every layer they use. The bridge's folder is `bridge/` (its layer's
+// name); its public path is `tracing`.
+#[cfg(feature = "tracing-bridge")]
+#[path = "bridge/mod.rs"]
+pub mod tracing;
+
+#[cfg(feature = "async-openai")]
+pub mod openai;
+
 pub use client::{
-    Error, Langfuse, LangfuseGuard, current_trace_url, get_client, get_prompt, init, trace_url,
+    Error, FirstCall, Langfuse, LangfuseGuard, current_trace_url, get_client, get_prompt, init,
+    trace_url,
 };
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use context::{
@@ -108,8 +143,7 @@ pub mod __private {
     pub use crate::context::IntoParent;
     pub use crate::model::{Descriptor, ObservationType};
     pub use crate::observe::{
-        AsyncObservation, Observed, ObservedStream, Outcome, OutcomeToken, StreamItem,
-        SyncObservation, call_once,
+        AsyncObservation, Observed, ObservedStream, Outcome, StreamItem, SyncObservation, call_once,
     };
 
     /// Switches for this repository's benchmarks, which compare states within one process.

@@ -20,9 +20,13 @@ const LAYERS: &[&str] = &[
     "scores",
     "observe",
     "export",
+    "datasets",
     "prompts",
     "client",
+    "experiments",
     "testing",
+    "bridge",
+    "openai",
 ];
 
 #[test]
@@ -67,6 +71,36 @@ fn no_module_uses_a_layer_above_it() {
         "imports pointing up the layers ({}):\n{}",
         LAYERS.join(" < "),
         violations.join("\n")
+    );
+}
+
+#[test]
+fn lib_rs_declares_the_modules_in_layer_order() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let declared: Vec<String> = lib
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start_matches("pub ");
+            let name = line.strip_prefix("mod ")?.strip_suffix(';')?;
+            Some(name.to_owned())
+        })
+        .map(|name| {
+            if name == "tracing" {
+                "bridge".to_owned()
+            } else {
+                name
+            }
+        })
+        .collect();
+    let expected: Vec<String> = LAYERS
+        .iter()
+        .filter(|layer| declared.iter().any(|d| d == *layer))
+        .map(|layer| layer.to_string())
+        .collect();
+    assert_eq!(
+        declared, expected,
+        "lib.rs should declare its modules in layer order"
     );
 }
 

@@ -185,8 +185,9 @@ impl<'a> Observation<'a> {
         Ok(bound)
     }
 
-    /// The items every expansion starts with: the capture traits and the static descriptor.
-    fn prelude(&self) -> TokenStream {
+    /// The items every expansion starts with: the capture traits (when `captures`: only
+    /// capture calls use them) and the static descriptor.
+    fn prelude(&self, captures: bool) -> TokenStream {
         let Self {
             krate, name, args, ..
         } = self;
@@ -218,9 +219,14 @@ impl<'a> Observation<'a> {
                 }
             }
         });
+        let autoref = captures.then(|| {
+            quote! {
+                #[allow(unused_imports)]
+                use #krate::__private::autoref::*;
+            }
+        });
         quote! {
-            #[allow(unused_imports)]
-            use #krate::__private::autoref::*;
+            #autoref
             static __LANGFUSE_DESCRIPTOR: #krate::__private::Descriptor =
                 #krate::__private::Descriptor::new(
                     #name,
@@ -264,6 +270,18 @@ impl<'a> Observation<'a> {
         let outcome = Ident::new("__langfuse_outcome", Span::call_site());
         let split = self.split(quote!(&__langfuse_result), &outcome, "output", None);
         quote!(|__langfuse_outcome| { #split })
+    }
+
+    /// The closure given to `instrument_with`, called with a reference to the future's
+    /// output: as `outcome`. `output` is the output's type, when the signature names it.
+    fn future_outcome(&self, output: Option<&Type>) -> TokenStream {
+        let outcome = Ident::new("__langfuse_outcome", Span::call_site());
+        let split = self.split(quote!(__langfuse_result), &outcome, "output", None);
+        let result = match output {
+            Some(ty) => quote!(__langfuse_result: &#ty),
+            None => quote!(__langfuse_result),
+        };
+        quote!(|#result, __langfuse_outcome| { #split })
     }
 
     /// The closure given to `stream`, called with each item: as `outcome`, for one item.
@@ -335,9 +353,23 @@ impl<'a> Observation<'a> {
         stream: Option<StreamShape>,
     ) -> TokenStream {
         let krate = &self.krate;
-        let prelude = self.prelude();
+        let declared = declared_return(output);
+        let unit = stream.is_none() && returns_unit(output);
+        // `()` and `-> !` have no outcome to split: only the input, if any, is captured.
+        let splits = !unit && declared.is_some();
+        let prelude = self.prelude(splits || !captured.is_empty());
         let start = self.start("SyncObservation", captured);
-        let Some(declared) = declared_return(output) else {
+        if unit {
+            // `end_unit` records `null`, what capturing the `()` would write. The closure still
+            // declares `()`, so that the body's inference (`Default::default()`) is unchanged.
+            return quote! {
+                #prelude
+                #start
+                #krate::__private::call_once(move || -> () #block);
+                __langfuse_observation.end_unit();
+            };
+        }
+        let Some(declared) = declared else {
             // `-> !` never returns: the guard's drop on unwind is the only end.
             return quote! {
                 #prelude
@@ -388,7 +420,7 @@ impl<'a> Observation<'a> {
     }
 
     /// The body of an `async fn`: the original body in an async block, wrapped in the
-    /// observation's future.
+    /// observation's future, which records the outcome when the block completes.
     fn async_body(
         &self,
         output: &ReturnType,
@@ -396,13 +428,29 @@ impl<'a> Observation<'a> {
         body: &Body,
         captured: &[Ident],
     ) -> TokenStream {
-        let prelude = self.prelude();
+        let declared = declared_return(output);
+        let unit = returns_unit(output);
+        // `()` and `-> !` have no outcome to split: only the input, if any, is captured.
+        let splits = !unit && declared.is_some();
+        let prelude = self.prelude(splits || !captured.is_empty());
         let start = self.start("AsyncObservation", captured);
-        let future = match declared_return(output) {
+        let (declare, future) = match declared {
             // `-> !` never returns: the future's drop on unwind is the only end.
             None => {
                 let block = user_block(brace_token, body);
-                quote!(__langfuse_observation.instrument(async move #block))
+                (
+                    None,
+                    quote!(__langfuse_observation.instrument(async move #block)),
+                )
+            }
+            // `instrument_unit` records `null`, and its bound fixes the block's output to `()`:
+            // no type to declare, nothing to split.
+            Some(_) if unit => {
+                let block = user_block(brace_token, body);
+                (
+                    None,
+                    quote!(__langfuse_observation.instrument_unit(async move #block)),
+                )
             }
             Some(Some(ty)) => {
                 // Unlike a function's, an async block's output type is inferred from its
@@ -414,53 +462,37 @@ impl<'a> Observation<'a> {
                     Body::Parsed(stmts) => quote!(#(#stmts)*),
                     Body::Raw(tokens) => tokens.clone(),
                 };
-                self.wrap_future(
-                    quote! {
-                        let __langfuse_declared_return = || -> #ty { loop {} };
-                    },
-                    quote! {
+                let outcome = self.future_outcome(None);
+                let declare = quote! {
+                    let __langfuse_declared_return = || -> #ty { loop {} };
+                };
+                let future = quote! {
+                    __langfuse_observation.instrument_with(
                         async move {
                             if false {
                                 return __langfuse_declared_return();
                             }
                             #body
-                        }
-                    },
-                    None,
-                )
+                        },
+                        #outcome,
+                    )
+                };
+                (Some(declare), future)
             }
             Some(None) => {
                 let block = user_block(brace_token, body);
-                self.wrap_future(TokenStream::new(), quote!(async move #block), None)
+                let outcome = self.future_outcome(None);
+                let future =
+                    quote!(__langfuse_observation.instrument_with(async move #block, #outcome));
+                (None, future)
             }
         };
         quote! {
             #prelude
             #start
-            let __langfuse_token = __langfuse_observation.token();
-            let __langfuse_future = #future;
+            #declare
             #[allow(clippy::implicit_return)]
-            __langfuse_future.await
-        }
-    }
-
-    /// `__langfuse_observation.instrument(async move { .. })`: runs `future`, records its
-    /// outcome while the observation is still current, and yields its output.
-    fn wrap_future(
-        &self,
-        setup: TokenStream,
-        future: TokenStream,
-        annotation: Option<TokenStream>,
-    ) -> TokenStream {
-        let outcome = self.outcome();
-        quote! {
-            __langfuse_observation.instrument(async move {
-                #setup
-                let __langfuse_result #annotation = #future.await;
-                __langfuse_token.end(#outcome);
-                #[allow(clippy::implicit_return)]
-                __langfuse_result
-            })
+            #future.await
         }
     }
 
@@ -475,25 +507,26 @@ impl<'a> Observation<'a> {
         output: &ReturnType,
         captured: &[Ident],
     ) -> TokenStream {
-        let prelude = self.prelude();
+        let output = future_output(output).map(erase_impl_trait);
+        let unit = output.as_ref().is_some_and(is_unit);
+        let prelude = self.prelude(!unit || !captured.is_empty());
         let start = self.start("AsyncObservation", captured);
-        let annotation = future_output(output).map(|ty| {
-            let ty = erase_impl_trait(ty);
-            quote!(: #ty)
-        });
-        let future = self.wrap_future(
-            TokenStream::new(),
-            call.future.to_token_stream(),
-            annotation,
-        );
-        let pinned = match call.pinned_by {
-            Some((attrs, func)) => quote!(#(#attrs)* #func(__langfuse_future)),
-            None => quote!(__langfuse_future),
+        let block = call.future;
+        let future = if unit {
+            quote!(__langfuse_observation.instrument_unit(#block))
+        } else {
+            // The output's type, where the signature names it, is known before the recorder
+            // looks at it, as the block's own inference might leave it open until the return.
+            let outcome = self.future_outcome(output.as_ref());
+            quote!(__langfuse_observation.instrument_with(#block, #outcome))
+        };
+        let future = match call.pinned_by {
+            Some((attrs, func)) => quote!(#(#attrs)* #func(#future)),
+            None => future,
         };
         let tail = quote! {
-            let __langfuse_future = #future;
             #[allow(clippy::implicit_return)]
-            #pinned
+            #future
         };
         let before = &stmts[..index];
         // The user's own statements get a scope of their own, as in the other shapes.
@@ -505,7 +538,6 @@ impl<'a> Observation<'a> {
         quote! {
             #prelude
             #start
-            let __langfuse_token = __langfuse_observation.token();
             #tail
         }
     }
@@ -708,6 +740,24 @@ fn is_never(ty: &Type) -> bool {
         Type::Never(_) => true,
         Type::Paren(p) => is_never(&p.elem),
         Type::Group(g) => is_never(&g.elem),
+        _ => false,
+    }
+}
+
+/// Whether the function returns `()`: no return type, or `-> ()` written out (a type alias of
+/// `()` cannot be seen, and takes the general path).
+fn returns_unit(output: &ReturnType) -> bool {
+    match output {
+        ReturnType::Default => true,
+        ReturnType::Type(_, ty) => is_unit(ty),
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.is_empty(),
+        Type::Paren(p) => is_unit(&p.elem),
+        Type::Group(g) => is_unit(&g.elem),
         _ => false,
     }
 }
@@ -946,6 +996,27 @@ mod tests {
             annotation("-> Result<impl Display, Error>"),
             Some(Some("Result < _ , Error >".into()))
         );
+    }
+
+    #[test]
+    fn unit_returns() {
+        let returns = |output: &str| {
+            let sig: syn::Signature = syn::parse_str(&format!("fn f() {output}")).unwrap();
+            returns_unit(&sig.output)
+        };
+        assert!(returns(""));
+        assert!(returns("-> ()"));
+        assert!(returns("-> (())"));
+        assert!(
+            !returns("-> ((), ())"),
+            "a pair of units is a value to capture"
+        );
+        assert!(
+            !returns("-> Nothing"),
+            "an alias of () takes the general path"
+        );
+        assert!(!returns("-> impl Sized"));
+        assert!(!returns("-> !"));
     }
 
     fn output_of(output: &str) -> Option<String> {

@@ -242,8 +242,12 @@ use proc_macro2::TokenStream;
 /// joined when every item is a string (a stream of tokens), otherwise the list of items. In a
 /// stream of `Result`s, an `Err` item sets level `ERROR` with its `Display` as status message,
 /// and the `Ok` values are the items. For a generation (and the other generation-like types),
-/// the time of the first item is recorded as the completion start time, from which Langfuse
-/// shows the time to first token.
+/// the time of the first item that carries content is recorded as the completion start time,
+/// from which Langfuse shows the time to first token. An item captured as `null` or `""` (a
+/// `stream_item` mapper returning `None` or an empty string, as for OpenAI's first chunk,
+/// which only names the role) carries no content: it neither starts the completion nor
+/// appears in the output. With `capture_output = false`, every item that is not an `Err`
+/// counts.
 ///
 /// ```
 /// # use langfuse::observe;
@@ -270,6 +274,36 @@ use proc_macro2::TokenStream;
 /// `async fn`, and the stream it returns is not observed. Build the stream in a synchronous
 /// function returning `impl Stream` (with `futures::stream::unfold`, an `async_stream`
 /// block, ...) to observe it to its end.
+///
+/// That includes an `async fn` returning `Result<impl Stream, E>`, such as async-openai's
+/// `create_stream`: make the call the stream's first step with `stream::once(..)` and
+/// `try_flatten`, so that the request's error becomes the stream's first (`Err`) item:
+///
+/// ```
+/// # use langfuse::observe;
+/// use futures::stream::{self, BoxStream, Stream, TryStreamExt};
+///
+/// struct Chunk {
+///     content: Option<String>,
+/// }
+///
+/// // Stands in for `client.chat().create_stream(request)`.
+/// async fn create_stream(prompt: String) -> Result<BoxStream<'static, Result<Chunk, std::io::Error>>, std::io::Error> {
+///     let chunks = [None, Some(prompt)].map(|content| Ok(Chunk { content }));
+///     Ok(Box::pin(stream::iter(chunks)))
+/// }
+///
+/// #[observe(as_type = "generation", stream_item = |c: &Chunk| c.content.clone())]
+/// fn chat(prompt: String) -> impl Stream<Item = Result<Chunk, std::io::Error>> {
+///     stream::once(create_stream(prompt)).try_flatten()
+/// }
+/// # futures::executor::block_on(async {
+/// #     let chunks: Vec<Chunk> = chat("hi".into()).try_collect().await.unwrap();
+/// #     assert_eq!(chunks.len(), 2);
+/// # });
+/// ```
+///
+/// (`langfuse::openai`, feature `async-openai`, does this for async-openai's client.)
 ///
 /// # Async functions and methods
 ///
@@ -317,8 +351,10 @@ use proc_macro2::TokenStream;
 /// The signature is kept as written. The body becomes: a static descriptor (name, type, capture
 /// settings); a start call (`start_under` with `parent`) that captures the arguments only if
 /// the observation is recorded; the original body, in a closure (sync) or an async block
-/// (async) so that `return` and `?` stay inside it; and an end call that records the outcome,
-/// or, for a returned stream, a wrapper that records each item and ends with the stream.
+/// (async) so that `return` and `?` stay inside it; and an end call that records the outcome
+/// (for an async block, the future wrapping it records the outcome when the block completes),
+/// or, for a returned stream, a wrapper that records each item and ends with the stream. A
+/// function returning `()` has nothing to split into output and error: its end records `null`.
 /// `cargo expand` shows it; it reads like this for a synchronous function:
 ///
 /// ```text

@@ -30,6 +30,7 @@ pub use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use tokio::sync::oneshot;
 
+pub mod datasets;
 pub mod logs;
 pub mod openapi;
 pub mod process;
@@ -141,6 +142,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// Path, without the query.
     pub path: String,
+    /// The query, without the `?`, if the request had one.
+    pub query: Option<String>,
     /// Headers with lowercase names, in the order received.
     pub headers: Vec<(String, String)>,
     /// The body exactly as received (still gzipped if it was sent so).
@@ -178,6 +181,14 @@ impl RecordedRequest {
     /// The body after undoing `Content-Encoding: gzip`.
     pub fn decoded_body(&self) -> Result<Vec<u8>, String> {
         decode_content(self.header("content-encoding"), &self.body)
+    }
+
+    /// The request target as sent: the path and, if there is one, `?` and the query.
+    pub fn target(&self) -> String {
+        match &self.query {
+            Some(query) => format!("{}?{query}", self.path),
+            None => self.path.clone(),
+        }
     }
 
     /// Whether the receiver answered 2xx: only then does a real server keep the data.
@@ -662,6 +673,7 @@ async fn handle(
     let received_at = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()
@@ -680,6 +692,7 @@ async fn handle(
     let mut recorded = RecordedRequest {
         method,
         path,
+        query,
         headers,
         body,
         export: None,

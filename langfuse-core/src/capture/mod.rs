@@ -70,6 +70,26 @@ impl JsonSink {
         self.push_str(s);
     }
 
+    /// A position to come back to with [`JsonSink::rewind`].
+    pub(crate) fn mark(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// What was written since `mark`; empty once the budget ran out.
+    pub(crate) fn written_since(&self, mark: usize) -> &[u8] {
+        if self.truncated {
+            return &[];
+        }
+        self.buf.get(mark..).unwrap_or_default()
+    }
+
+    /// Forgets what was written since `mark` (not once the budget ran out: the cut is kept).
+    pub(crate) fn rewind(&mut self, mark: usize) {
+        if !self.truncated {
+            self.buf.truncate(mark);
+        }
+    }
+
     #[inline]
     fn push_str(&mut self, s: &str) {
         // Infallible once truncated: the write just stops.

@@ -21,6 +21,7 @@ use crate::lifecycle::{self, State};
 use crate::model::{FlushReport, Stats};
 use crate::{clock, collector, scores};
 
+mod datasets;
 mod links;
 mod prompts;
 

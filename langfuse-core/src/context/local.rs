@@ -123,6 +123,13 @@ impl Local {
             ParentChoice::Current => self.stack.last().and_then(Frame::key),
             ParentChoice::Given(p) => p.map(ParentContext::key),
         };
+        #[cfg(feature = "opentelemetry")]
+        if parent.is_none()
+            && matches!(choice, ParentChoice::Current)
+            && let Some(remote) = super::otel_root_parent(|| self.current_trace_attributes())
+        {
+            return self.plan(ParentChoice::Given(Some(&remote)));
+        }
         #[cfg(feature = "testing")]
         if let Some(plan) = self.plan_for_recorders(choice, parent) {
             return plan;
@@ -313,6 +320,15 @@ impl Local {
         let frame = self.stack.swap_remove(depth);
         self.stack.truncate(depth);
         Some(frame)
+    }
+
+    /// The depth of the topmost frame of `kind` standing for the observation `id`, if any:
+    /// where a frame pushed for a `tracing` span is found again when the span exits.
+    #[cfg(feature = "tracing-bridge")]
+    pub(crate) fn find(&self, id: ObservationId, kind: Kind) -> Option<usize> {
+        self.stack
+            .iter()
+            .rposition(|f| f.kind == kind && f.record.id == id)
     }
 
     /// The frame at `depth`, if it is still there.

@@ -38,6 +38,41 @@ use crate::collector;
 use crate::lifecycle;
 use crate::model::{ObservationId, Record, TraceId};
 
+/// Where a new trace finds an OpenTelemetry parent (feature `opentelemetry`): installed by
+/// the `tracing` layer, which knows how to read tracing-opentelemetry's context. Returns the
+/// OpenTelemetry trace id and span id current on this thread, if any.
+#[cfg(feature = "opentelemetry")]
+pub(crate) type RemoteRootHook = fn() -> Option<(TraceId, ObservationId)>;
+
+#[cfg(feature = "opentelemetry")]
+static REMOTE_ROOT: std::sync::OnceLock<RemoteRootHook> = std::sync::OnceLock::new();
+
+/// Installs the hook new traces ask for an OpenTelemetry parent (once per process).
+#[cfg(feature = "opentelemetry")]
+pub(crate) fn set_remote_root_hook(hook: RemoteRootHook) {
+    let _ = REMOTE_ROOT.set(hook);
+}
+
+/// The OpenTelemetry span current on this thread, as the remote parent of a new trace
+/// (which then joins the OpenTelemetry trace, as with a `traceparent`), if the hook is
+/// installed and finds one.
+#[cfg(feature = "opentelemetry")]
+#[cold]
+pub(crate) fn otel_root_parent(
+    trace: impl FnOnce() -> Option<std::sync::Arc<crate::model::TraceAttributes>>,
+) -> Option<ParentContext> {
+    let (trace_id, id) = REMOTE_ROOT.get()?()?;
+    let trace = trace();
+    Some(ParentContext {
+        trace_id,
+        id,
+        sampled: crate::sampling::keep(trace_id),
+        remote: true,
+        routed: false,
+        trace,
+    })
+}
+
 /// The parent observations started here would have, if any.
 pub(crate) fn current_parent() -> Option<ParentContext> {
     with_local(|l| l.current_parent()).flatten()

@@ -132,6 +132,19 @@ pub(crate) fn deliver_score(
     true
 }
 
+/// Gives the body of a score about no trace (a session, a dataset run) to the tap installed
+/// on this thread, if any: a recorder keeps the scores its own code gives. Returns `false`
+/// when no tap is installed.
+pub(crate) fn deliver_untraced_score(body: impl FnOnce() -> Option<Vec<u8>>) -> bool {
+    let Some(tap) = with_local(|local| local.tap.clone()).flatten() else {
+        return false;
+    };
+    if let Some(body) = body() {
+        tap.scores.lock().push(body);
+    }
+    true
+}
+
 /// Runs `f` with `tap` installed on this thread: traces started inside are routed to it.
 /// Taps nest: the previous one is back when `f` returns or unwinds.
 pub(crate) fn with_tap<T>(tap: &Arc<Tap>, f: impl FnOnce() -> T) -> T {

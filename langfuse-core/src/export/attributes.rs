@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::capture::Payload;
 use crate::clock::{Anchor, Timestamp};
-use crate::model::{Level, ObservationId, Record, TraceId};
+use crate::model::{ExperimentAttributes, Level, ObservationId, Record, TraceId};
 
 /// An attribute value of one of the kinds Langfuse reads (an OTLP `AnyValue`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,7 +90,12 @@ pub(crate) fn write_span<W: SpanWriter>(
     if let Some(version) = version {
         out.attribute("langfuse.version", Value::Str(version));
     }
-    if let Some(environment) = process.environment {
+    // An environment set on the trace (an experiment's) is more specific than the process-wide
+    // one.
+    let environment = trace
+        .and_then(|t| t.environment.as_deref())
+        .or(process.environment);
+    if let Some(environment) = environment {
         out.attribute("langfuse.environment", Value::Str(environment));
     }
     // A release set on the trace is more specific than the process-wide one.
@@ -162,6 +167,9 @@ pub(crate) fn write_span<W: SpanWriter>(
         }
         payload_attribute(out, text, "langfuse.trace.input", trace.input.as_ref());
         payload_attribute(out, text, "langfuse.trace.output", trace.output.as_ref());
+        if let Some(experiment) = &trace.experiment {
+            write_experiment(experiment, text, out);
+        }
     }
     if record.is_as_root() {
         // This service's root of a remote trace: v4 servers (the events table) read
@@ -173,6 +181,54 @@ pub(crate) fn write_span<W: SpanWriter>(
     if record.level == Level::Error {
         out.error_status(record.status_message().unwrap_or(""));
     }
+}
+
+/// The `langfuse.experiment.*` attributes Langfuse v4 reads on every observation of an
+/// experiment item run (`OtelIngestionProcessor.extractExperimentFields` on the server).
+fn write_experiment<W: SpanWriter>(
+    experiment: &ExperimentAttributes,
+    text: &mut String,
+    out: &mut W,
+) {
+    out.attribute("langfuse.experiment.id", Value::Str(&experiment.id));
+    out.attribute("langfuse.experiment.name", Value::Str(&experiment.name));
+    if let Some(description) = &experiment.description {
+        out.attribute("langfuse.experiment.description", Value::Str(description));
+    }
+    payload_attribute(
+        out,
+        text,
+        "langfuse.experiment.metadata",
+        experiment.metadata.as_ref(),
+    );
+    if let Some(dataset_id) = &experiment.dataset_id {
+        out.attribute("langfuse.experiment.dataset.id", Value::Str(dataset_id));
+    }
+    out.attribute(
+        "langfuse.experiment.item.id",
+        Value::Str(&experiment.item_id),
+    );
+    if let Some(version) = &experiment.item_version {
+        out.attribute("langfuse.experiment.item.version", Value::Str(version));
+    }
+    payload_attribute(
+        out,
+        text,
+        "langfuse.experiment.item.metadata",
+        experiment.item_metadata.as_ref(),
+    );
+    if let Some(root) = &experiment.root_observation_id {
+        out.attribute(
+            "langfuse.experiment.item.root_observation_id",
+            Value::Str(root),
+        );
+    }
+    payload_attribute(
+        out,
+        text,
+        "langfuse.experiment.item.expected_output",
+        experiment.item_expected_output.as_ref(),
+    );
 }
 
 fn payload_attribute<W: SpanWriter>(

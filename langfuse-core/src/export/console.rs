@@ -335,6 +335,17 @@ fn push_trace_summary(
             o.push(']');
         });
     }
+    if let Some(environment) = &attributes.environment {
+        fields.field(style, "env", |o| push_clean(o, environment, NAME_CHARS));
+    }
+    if let Some(experiment) = &attributes.experiment {
+        fields.field(style, "experiment", |o| {
+            push_clean(o, &experiment.name, NAME_CHARS);
+        });
+        fields.field(style, "item", |o| {
+            push_clean(o, &experiment.item_id, NAME_CHARS)
+        });
+    }
 }
 
 /// One line per observation, without the tree glyphs.

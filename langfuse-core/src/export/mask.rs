@@ -1,6 +1,7 @@
 //! The `mask` hook ([`ConfigBuilder::mask`](crate::ConfigBuilder::mask)): the user's function
 //! rewrites every observation's input, output and metadata, and every trace's input, output
-//! and metadata, before anything leaves the process.
+//! and metadata (an experiment item's expected output and metadata too), before anything
+//! leaves the process.
 //!
 //! It runs on the exporter thread, as records arrive from the hand-off buffers and before the
 //! OTLP encoder or the console printer sees them, so the request path never pays for it. Each
@@ -105,6 +106,19 @@ impl Masker {
                         {
                             self.mask_payload(payload);
                         }
+                        if let Some(experiment) = &mut copy.experiment {
+                            let experiment = Arc::make_mut(experiment);
+                            for payload in [
+                                &mut experiment.metadata,
+                                &mut experiment.item_metadata,
+                                &mut experiment.item_expected_output,
+                            ]
+                            .into_iter()
+                            .flatten()
+                            {
+                                self.mask_payload(payload);
+                            }
+                        }
                         let masked = Arc::new(copy);
                         entry.insert((Arc::clone(trace), Arc::clone(&masked)));
                         masked
@@ -183,7 +197,12 @@ impl Masker {
 }
 
 fn has_maskable_fields(trace: &TraceAttributes) -> bool {
-    trace.input.is_some() || trace.output.is_some() || trace.metadata.is_some()
+    trace.input.is_some()
+        || trace.output.is_some()
+        || trace.metadata.is_some()
+        || trace.experiment.as_ref().is_some_and(|e| {
+            e.metadata.is_some() || e.item_metadata.is_some() || e.item_expected_output.is_some()
+        })
 }
 
 #[cfg(test)]

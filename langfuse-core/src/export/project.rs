@@ -53,6 +53,9 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
 pub(crate) struct ProjectLink {
     /// `{base_url}/project/{id}/traces/`, once the project id is known.
     prefix: OnceLock<String>,
+    /// The project id as the server sent it, and `{base_url}/project/{id}` (the id escaped),
+    /// set just before `prefix`.
+    project: OnceLock<(String, String)>,
     /// Where callers wait for the id; `None` when trace URLs do not apply (console or none
     /// exporter, spans sent to an OpenTelemetry collector).
     waiters: Option<mpsc::UnboundedSender<Waiter>>,
@@ -88,6 +91,7 @@ impl ProjectLink {
         let Some(url) = url else {
             let link = Self {
                 prefix: OnceLock::new(),
+                project: OnceLock::new(),
                 waiters: None,
             };
             return (Arc::new(link), None);
@@ -95,6 +99,7 @@ impl ProjectLink {
         let (sender, receiver) = mpsc::unbounded_channel();
         let link = Arc::new(Self {
             prefix: OnceLock::new(),
+            project: OnceLock::new(),
             waiters: Some(sender),
         });
         let fetcher = Fetcher {
@@ -109,6 +114,16 @@ impl ProjectLink {
     /// `{base_url}/project/{id}/traces/`, if the project id is known. Never waits.
     pub(crate) fn prefix(&self) -> Option<&str> {
         self.prefix.get().map(String::as_str)
+    }
+
+    /// The project id, if it is known. Never waits.
+    pub(crate) fn project_id(&self) -> Option<&str> {
+        self.project.get().map(|(id, _)| id.as_str())
+    }
+
+    /// `{base_url}/project/{id}`, the project's pages in the UI, if the id is known.
+    pub(crate) fn project_url(&self) -> Option<&str> {
+        self.project.get().map(|(_, url)| url.as_str())
     }
 
     /// Like [`prefix`](Self::prefix), waiting at most `timeout` for the fetch. The exporter
@@ -206,10 +221,13 @@ async fn fetch_until_known(
         };
         match result {
             Ok(id) => {
-                let id = utf8_percent_encode(&id, PATH_SEGMENT);
-                let _ = link.prefix.set(format!("{base_url}/project/{id}/traces/"));
+                let escaped = utf8_percent_encode(&id, PATH_SEGMENT).to_string();
+                let project_url = format!("{base_url}/project/{escaped}");
+                let prefix = format!("{project_url}/traces/");
+                let _ = link.project.set((id, project_url));
+                let _ = link.prefix.set(prefix);
                 known.send_replace(true);
-                tracing::debug!(target: "langfuse", project_id = %id, "project id known: trace URLs are available");
+                tracing::debug!(target: "langfuse", project_id = %escaped, "project id known: trace URLs are available");
                 return;
             }
             Err(reason) if failures == 0 => tracing::warn!(

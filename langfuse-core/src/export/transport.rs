@@ -17,7 +17,7 @@ use reqwest::header::{
 use reqwest::{StatusCode, Url};
 use tokio::time::Instant;
 
-const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Content type of an OTLP/protobuf body.
 pub(crate) const PROTOBUF: &str = "application/x-protobuf";
@@ -31,7 +31,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Longest `Retry-After` honoured: a server asking for more is treated as asking for this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Characters of a server's error body kept in an outcome.
-const MAX_MESSAGE_CHARS: usize = 500;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
 /// Bytes of an error body read at most: enough for the message, bounded against huge pages.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 
@@ -657,13 +657,13 @@ enum Attempt {
 }
 
 /// Statuses worth another try: rate limiting and the server or a proxy being briefly down.
-fn is_transient(status: StatusCode) -> bool {
+pub(crate) fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
 /// Backoff before retry number `retry + 1`: 500 ms doubling, capped at 30 s, ±20% jitter so
 /// that many processes hit by the same outage do not come back in step.
-fn backoff(retry: u32) -> Duration {
+pub(crate) fn backoff(retry: u32) -> Duration {
     let base = INITIAL_BACKOFF
         .saturating_mul(1u32 << retry.min(16))
         .min(MAX_BACKOFF);
@@ -671,7 +671,7 @@ fn backoff(retry: u32) -> Duration {
 }
 
 /// The wait a `Retry-After` header asks for (delta-seconds or HTTP-date), capped.
-fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = match value.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
@@ -686,7 +686,7 @@ fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 
 /// An error response's body (its first few kilobytes), as trimmed text (empty if there was
 /// none). Pass it through [`HttpTransport::message`] before showing it.
-async fn read_message(mut response: reqwest::Response) -> String {
+pub(crate) async fn read_message(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
     while body.len() < MAX_MESSAGE_BYTES {
         match response.chunk().await {
@@ -697,7 +697,7 @@ async fn read_message(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&body).trim().to_owned()
 }
 
-fn truncate_chars(text: &str, max_chars: usize) -> String {
+pub(crate) fn truncate_chars(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
@@ -707,7 +707,7 @@ fn truncate_chars(text: &str, max_chars: usize) -> String {
 /// An error and its causes on one line ("error sending request: client error (Connect): tcp
 /// connect error: Connection refused"). The URL is left out: the caller knows it, and a URL
 /// can carry credentials.
-fn describe(error: reqwest::Error) -> String {
+pub(crate) fn describe(error: reqwest::Error) -> String {
     let error = error.without_url();
     let mut text = error.to_string();
     let mut source = error.source();

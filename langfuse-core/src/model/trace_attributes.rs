@@ -5,6 +5,7 @@
 //! name on every observation of a trace, so these travel with each observation instead of
 //! being sent once.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
@@ -39,11 +40,45 @@ pub struct TraceAttributes {
     pub(crate) public: Option<bool>,
     pub(crate) input: Option<Payload>,
     pub(crate) output: Option<Payload>,
+    /// `langfuse.environment` for this trace's observations, over the configured one (an
+    /// experiment's `sdk-experiment`). Set by the SDK only, so it is checked already.
+    pub(crate) environment: Option<String>,
+    /// The experiment item run this trace is (`langfuse.experiment.*`); set by the experiment
+    /// runner only.
+    pub(crate) experiment: Option<Arc<ExperimentAttributes>>,
     /// The test recorder the trace belongs to (`testing` feature): carried with the trace's
     /// attributes, so that every observation of the trace knows where it goes, wherever it
     /// ends. Never sent.
     #[cfg(feature = "testing")]
     pub(crate) route: Option<Route>,
+}
+
+/// The `langfuse.experiment.*` attributes of one experiment item run, which Langfuse v4 reads
+/// on every observation of the item's trace to show it in its Experiments view. Replaced as a
+/// whole by a newer scope, never merged field by field: an item belongs to one experiment.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct ExperimentAttributes {
+    /// `langfuse.experiment.id`: the experiment (the dataset run id of its scores).
+    pub(crate) id: String,
+    /// `langfuse.experiment.name`: the run name.
+    pub(crate) name: String,
+    /// `langfuse.experiment.description`.
+    pub(crate) description: Option<String>,
+    /// `langfuse.experiment.metadata`: a JSON object.
+    pub(crate) metadata: Option<Payload>,
+    /// `langfuse.experiment.dataset.id`, for an item of a Langfuse dataset.
+    pub(crate) dataset_id: Option<String>,
+    /// `langfuse.experiment.item.id`: the dataset item's id, or a hash of a local item's input.
+    pub(crate) item_id: String,
+    /// `langfuse.experiment.item.version`: the dataset version read (RFC 3339), if pinned.
+    pub(crate) item_version: Option<String>,
+    /// `langfuse.experiment.item.metadata`: a JSON object.
+    pub(crate) item_metadata: Option<Payload>,
+    /// `langfuse.experiment.item.root_observation_id`: the observation holding the item's
+    /// input, output and scores.
+    pub(crate) root_observation_id: Option<String>,
+    /// `langfuse.experiment.item.expected_output`.
+    pub(crate) item_expected_output: Option<Payload>,
 }
 
 /// A handle to a test recorder's tap, opaque at this layer (the tap lives in `context`). Weak,
@@ -236,6 +271,12 @@ impl TraceAttributes {
         if newer.output.is_some() {
             merged.output.clone_from(&newer.output);
         }
+        if newer.environment.is_some() {
+            merged.environment.clone_from(&newer.environment);
+        }
+        if newer.experiment.is_some() {
+            merged.experiment.clone_from(&newer.experiment);
+        }
         merged
     }
 }
@@ -283,9 +324,13 @@ mod tests {
         assert_eq!(merged.user_id.as_deref(), Some("u-2"));
         assert_eq!(merged.session_id.as_deref(), Some("s-1"));
         assert_eq!(merged.tags, ["a", "b", "c"]);
+        let Some(Payload::Json(metadata)) = &merged.metadata else {
+            panic!("{:?}", merged.metadata);
+        };
+        // Compared as JSON: the order of keys follows serde_json's features.
         assert_eq!(
-            merged.metadata,
-            Some(Payload::Json(r#"{"plan":"pro","tenant":"acme"}"#.into()))
+            serde_json::from_str::<serde_json::Value>(metadata).unwrap(),
+            serde_json::json!({ "plan": "pro", "tenant": "acme" })
         );
     }
 

@@ -21,36 +21,6 @@ pub struct AsyncObservation {
     descriptor: &'static Descriptor,
 }
 
-/// Lets the body of an async observation record its outcome into its own frame.
-#[doc(hidden)]
-#[derive(Clone, Copy)]
-pub struct OutcomeToken {
-    id: Option<ObservationId>,
-    capture_output: bool,
-}
-
-impl OutcomeToken {
-    /// Records the outcome into the observation this token belongs to, if it is the current
-    /// one (it is, inside its own future's poll).
-    #[inline]
-    pub fn end(self, outcome: impl FnOnce(&mut Outcome)) {
-        let Some(id) = self.id else { return };
-        let mut recorded = Outcome::new(self.capture_output);
-        outcome(&mut recorded);
-        // No output captured and no error: nothing to write, no need to find the observation.
-        if recorded.is_empty() {
-            return;
-        }
-        with_local(|local| {
-            if let Some(o) = local.current_observation()
-                && o.id == id
-            {
-                recorded.apply(o);
-            }
-        });
-    }
-}
-
 impl AsyncObservation {
     /// Starts an observation under the current context. It becomes current only while its
     /// future is polled.
@@ -93,54 +63,89 @@ impl AsyncObservation {
         self
     }
 
-    /// The token the body uses to record its outcome.
+    /// Attaches the observation to `future`, which never completes (`-> !`): the drop on
+    /// unwind is its only end.
     #[inline]
-    pub fn token(&self) -> OutcomeToken {
-        match &self.frame {
-            Some(frame) if frame.kind == context::Kind::Observation => OutcomeToken {
-                id: Some(frame.record.id),
-                capture_output: wants_output(self.descriptor),
-            },
-            _ => OutcomeToken {
-                id: None,
-                capture_output: false,
-            },
-        }
+    pub fn instrument<F: Future>(
+        self,
+        future: F,
+    ) -> Observed<F, impl FnMut(&F::Output, &mut Outcome)> {
+        self.instrument_with(future, |_, _| {})
     }
 
-    /// Attaches the observation to `future`.
+    /// Attaches the observation to `future`, whose output `()` is recorded as `null`, as any
+    /// `()` returned by a synchronous function is.
     #[inline]
-    pub fn instrument<F: Future>(self, future: F) -> Observed<F> {
+    pub fn instrument_unit<F: Future<Output = ()>>(
+        self,
+        future: F,
+    ) -> Observed<F, impl FnMut(&(), &mut Outcome)> {
+        self.instrument_with(future, |(), outcome| outcome.unit())
+    }
+
+    /// Attaches the observation to `future`. When it completes, `record` records its outcome
+    /// (the output, or an error) from a reference to its output, while the observation is
+    /// still current, and only if the observation is recorded.
+    #[inline]
+    pub fn instrument_with<F, R>(self, future: F, record: R) -> Observed<F, R>
+    where
+        F: Future,
+        R: FnMut(&F::Output, &mut Outcome),
+    {
+        let (recorded, capture_output) = match &self.frame {
+            Some(frame) if frame.kind == context::Kind::Observation => {
+                (Some(frame.record.id), wants_output(self.descriptor))
+            }
+            _ => (None, false),
+        };
         Observed {
             inner: ManuallyDrop::new(future),
             frame: self.frame,
+            record,
+            recorded,
+            capture_output,
         }
     }
 }
 
 /// A future that makes its observation current on every poll and ends it when the inner
-/// future completes, panics, or is dropped before completion (level WARNING, "cancelled").
+/// future completes (recording its outcome), panics, or is dropped before completion (level
+/// WARNING, "cancelled").
 #[doc(hidden)]
 #[must_use = "futures do nothing unless polled"]
-pub struct Observed<F> {
+pub struct Observed<F, R> {
     /// Dropped by hand in `Drop`, inside the observation's context, so that work done by its
     /// destructors is attributed to it. That is also why the pin projection below is written
     /// by hand: pin-project-lite cannot drop a pinned field inside a closure.
     inner: ManuallyDrop<F>,
     /// `None` when inactive, while installed on the stack during a poll, or once ended.
     frame: Option<Frame>,
+    /// Records the outcome from the output; called once, at completion.
+    record: R,
+    /// The observation's id, when it is recorded.
+    recorded: Option<ObservationId>,
+    /// Whether the output is captured, decided when the observation starts.
+    capture_output: bool,
 }
 
-impl<F: Future> Future for Observed<F> {
+impl<F: Future, R: FnMut(&F::Output, &mut Outcome)> Future for Observed<F, R> {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and it is
-        // dropped in place in `Drop`. `frame` is not pinned and is moved freely.
+        // dropped in place in `Drop`. The other fields are not pinned and are moved freely.
         let this = unsafe { self.get_unchecked_mut() };
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        let poll = context::with_installed(&mut this.frame, || inner.poll(cx));
+        let (record, recorded) = (&mut this.record, this.recorded);
+        let capture_output = this.capture_output;
+        let poll = context::with_installed(&mut this.frame, || {
+            let poll = inner.poll(cx);
+            if let (Poll::Ready(output), Some(id)) = (&poll, recorded) {
+                record_current(id, capture_output, |outcome| record(output, outcome));
+            }
+            poll
+        });
         if poll.is_ready()
             && let Some(observation) = this.frame.take().and_then(Frame::into_observation)
         {
@@ -150,7 +155,27 @@ impl<F: Future> Future for Observed<F> {
     }
 }
 
-impl<F> Drop for Observed<F> {
+/// Records an outcome into observation `id`, installed by the poll that completed it (it is
+/// the current one, unless the body left a frame of its own above it). User code (Serialize,
+/// Display) runs here, with the observation current.
+#[inline]
+fn record_current(id: ObservationId, capture_output: bool, record: impl FnOnce(&mut Outcome)) {
+    let mut recorded = Outcome::new(capture_output);
+    record(&mut recorded);
+    // No output captured and no error: nothing to write, no need to find the observation.
+    if recorded.is_empty() {
+        return;
+    }
+    with_local(|local| {
+        if let Some(o) = local.current_observation()
+            && o.id == id
+        {
+            recorded.apply(o);
+        }
+    });
+}
+
+impl<F, R> Drop for Observed<F, R> {
     fn drop(&mut self) {
         let inner = &mut self.inner;
         // SAFETY: `inner` is dropped exactly once, here, and never used again; the frame is

@@ -14,7 +14,7 @@ mod stream;
 mod sync;
 mod update;
 
-pub use future::{AsyncObservation, Observed, OutcomeToken};
+pub use future::{AsyncObservation, Observed};
 pub use manual::{
     EnteredObservation, Observation, ObservationBuilder, create_event, start_observation,
 };

@@ -1,7 +1,7 @@
 //! The return value and error of an observed call, recorded into its observation when it
 //! ends.
 
-use crate::capture::{self, JsonSink, STATUS_MAX_BYTES, TextSink};
+use crate::capture::{self, CaptureViaSerialize as _, JsonSink, STATUS_MAX_BYTES, TextSink, Wrap};
 use crate::model::{Level, Record};
 
 /// The return value and error of an observed call, filled by the expansion.
@@ -28,6 +28,12 @@ impl Outcome {
             let sink = self.output.insert(JsonSink::new(capture::max_bytes()));
             write(sink);
         }
+    }
+
+    /// Records the `()` a function returned: `null`, as the expansion would capture it.
+    #[inline]
+    pub fn unit(&mut self) {
+        self.output(|sink| (&&&Wrap(&())).__langfuse_capture(sink));
     }
 
     /// Records an error: the observation's level becomes ERROR and `describe` writes its

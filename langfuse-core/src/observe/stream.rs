@@ -1,9 +1,13 @@
 //! Observations over streams: an observed function that returns a `Stream` keeps its
 //! observation open until the stream ends or is dropped, records the time of the first item
-//! (time to first token, for generations), and captures the items as the output.
+//! that carries content (time to first token, for generations), and captures the items as
+//! the output.
 //!
 //! Items are captured as they pass, within the capture budget: the output is their text
-//! joined when every item is a string (token streams), otherwise the list of items.
+//! joined when every item is a string (token streams), otherwise the list of items. An item
+//! captured as `null` or `""` (what a `stream_item` mapper returns for a chunk without text,
+//! such as OpenAI's first chunk, which only names the role) carries no content: it is left out
+//! of the output and does not start the completion. An error item carries none either.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -22,26 +26,56 @@ use crate::model::Level;
 pub struct StreamItem<'a> {
     items: Option<&'a mut ItemsCapture>,
     error: &'a mut Option<String>,
+    /// Whether the item carried content, once `item` has looked at it.
+    content: Option<bool>,
+    /// Whether `item` must find out about content even when nothing is captured: until the
+    /// first item with content has been seen.
+    probe: bool,
+    errored: bool,
 }
 
+/// What a probe keeps of an item when output capture is off: enough to tell `null` and `""`
+/// from content.
+const PROBE_BYTES: usize = 8;
+
 impl StreamItem<'_> {
-    /// Captures a successful item with `write`, if output capture is on.
+    /// Captures a successful item with `write`, if output capture is on (or, until the first
+    /// item with content, writes it aside to see whether it carries any).
     #[inline]
     pub fn item(&mut self, write: impl FnOnce(&mut JsonSink)) {
-        if let Some(items) = self.items.as_deref_mut() {
-            items.push(write);
+        match self.items.as_deref_mut() {
+            Some(items) => self.content = Some(items.push(write)),
+            None if self.probe => {
+                let mut sink = JsonSink::new(PROBE_BYTES);
+                write(&mut sink);
+                self.content = Some(carries_content(sink.written_since(0)));
+            }
+            None => {}
         }
     }
 
     /// Records an error item: the observation's level becomes ERROR (the first error's
     /// description is its status message).
     pub fn error(&mut self, describe: impl FnOnce(&mut TextSink)) {
+        self.errored = true;
         if self.error.is_none() {
             let mut sink = TextSink::new(STATUS_MAX_BYTES);
             describe(&mut sink);
             *self.error = Some(sink.into_string());
         }
     }
+
+    /// Whether the item carried content: what `item` found, else (an item whose capture was
+    /// compiled out) any item that is not an error.
+    fn carried_content(&self) -> bool {
+        self.content.unwrap_or(!self.errored)
+    }
+}
+
+/// Whether a captured item has content: anything but `null` and `""` (a cut at the budget,
+/// which shows nothing, counts as content).
+fn carries_content(json: &[u8]) -> bool {
+    !matches!(json, b"null" | b"\"\"")
 }
 
 /// The items captured so far, as a JSON array under the capture budget.
@@ -58,10 +92,19 @@ impl ItemsCapture {
         }
     }
 
-    fn push(&mut self, write: impl FnOnce(&mut JsonSink)) {
+    /// Captures one item; one without content (see [`carries_content`]) is taken back out.
+    /// Returns whether it had content.
+    fn push(&mut self, write: impl FnOnce(&mut JsonSink)) -> bool {
+        let before = self.sink.mark();
         self.sink.raw(if self.count == 0 { "[" } else { "," });
-        self.count += 1;
+        let value = self.sink.mark();
         write(&mut self.sink);
+        if carries_content(self.sink.written_since(value)) {
+            self.count += 1;
+            return true;
+        }
+        self.sink.rewind(before);
+        false
     }
 
     /// The output: joined text when every item was a string, else the list of items.
@@ -102,7 +145,8 @@ struct StreamObservation {
     frame: Option<Frame>,
     items: Option<ItemsCapture>,
     error: Option<String>,
-    first_item_seen: bool,
+    /// Whether an item with content was seen (the completion has started).
+    content_seen: bool,
 }
 
 impl<S, R> ObservedStream<S, R> {
@@ -115,7 +159,7 @@ impl<S, R> ObservedStream<S, R> {
                 frame,
                 items: (recorded && capture_output).then(ItemsCapture::new),
                 error: None,
-                first_item_seen: false,
+                content_seen: false,
             },
             record,
             inner,
@@ -131,12 +175,12 @@ impl StreamObservation {
             .is_some_and(|f| f.kind == context::Kind::Observation)
     }
 
-    /// Notes an item: the first one is the completion start of a generation.
-    fn note_item(&mut self) {
-        if self.first_item_seen {
+    /// Notes an item with content: the first one is the completion start of a generation.
+    fn note_content(&mut self) {
+        if self.content_seen {
             return;
         }
-        self.first_item_seen = true;
+        self.content_seen = true;
         let Some(observation) = self.frame.as_mut().and_then(Frame::observation) else {
             return;
         };
@@ -201,13 +245,18 @@ where
         let poll = context::with_installed(&mut observation.frame, || inner.poll_next(cx));
         match &poll {
             Poll::Ready(Some(item)) => {
-                observation.note_item();
                 if observation.is_recorded() {
                     let mut recorder = StreamItem {
                         items: observation.items.as_mut(),
                         error: &mut observation.error,
+                        content: None,
+                        probe: !observation.content_seen,
+                        errored: false,
                     };
                     (this.record)(item, &mut recorder);
+                    if recorder.carried_content() {
+                        observation.note_content();
+                    }
                 }
             }
             Poll::Ready(None) => observation.end(false),

@@ -117,6 +117,12 @@ impl SyncObservation {
         Self::finish(depth);
     }
 
+    /// Ends the observation of a function that returned `()`, recorded as `null`.
+    #[inline]
+    pub fn end_unit(self) {
+        self.end(Outcome::unit);
+    }
+
     /// Writes an outcome into the observation's frame (only when there is one: an output or an
     /// error), so that the common path passes nothing but the depth.
     #[inline(never)]

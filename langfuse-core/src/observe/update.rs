@@ -11,7 +11,9 @@ use serde::Serialize;
 use crate::capture::{self, Payload, merge_objects, serialize_bounded};
 use crate::clock::{self, Timestamp};
 use crate::context::{self, with_local};
-use crate::model::{GenerationData, Level, ObservationData, Record, TraceAttributes};
+use crate::model::{
+    GenerationData, Level, ObservationData, Record, TraceAttributes, normalize_usage,
+};
 
 /// Fields to change on the current observation; see [`update_current_span`] and
 /// [`update_current_generation`].
@@ -38,6 +40,13 @@ pub struct ObservationUpdate {
 
 fn payload<T: Serialize + ?Sized>(value: &T) -> Payload {
     serialize_bounded(value, capture::max_bytes())
+}
+
+/// Usage in Langfuse's keys (see [`ObservationUpdate::usage_details`]), if `usage` counts any.
+pub(crate) fn usage_payload<T: Serialize + ?Sized>(usage: &T) -> Option<Payload> {
+    let value = serde_json::to_value(usage).ok()?;
+    let normalized = normalize_usage(&value)?;
+    Some(payload(&normalized))
 }
 
 impl ObservationUpdate {
@@ -160,18 +169,57 @@ impl ObservationUpdate {
         self
     }
 
-    /// Generation-like observations only: token counts by kind, a JSON object of integers
-    /// (`input`, `output`, `total`, `input_cached_tokens`...). OpenAI's usage objects are
-    /// accepted as they are.
+    /// Generation-like observations only: token counts by kind. Sent as one flat JSON object
+    /// of integers in the keys Langfuse prices (`input`, `output`, `total`,
+    /// `input_cached_tokens`, `input_cache_creation`, `output_reasoning_tokens`, ...), into
+    /// which the usage objects of the common APIs are normalised, each part counted once:
+    ///
+    /// | shape | recognised by | becomes |
+    /// | --- | --- | --- |
+    /// | Langfuse's keys, or any flat object of counts | anything else | kept; `prompt`/`completion` renamed; non-integers dropped |
+    /// | OpenAI Chat Completions | `prompt_tokens` | `input` less `prompt_tokens_details.*`, each as `input_<key>`; `output` likewise; DeepSeek's `prompt_cache_hit_tokens` as cached |
+    /// | OpenAI Responses | `input_tokens` (no cache keys) | as Chat Completions, from `input_tokens_details` / `output_tokens_details` |
+    /// | Anthropic Messages | `cache_read_input_tokens`, `cache_creation_input_tokens` or `cache_creation` | `input`, `input_cached_tokens`, `input_cache_creation` (and `_5m`, `_1h`), `output` |
+    /// | Google Gemini | `promptTokenCount` / `prompt_token_count` | `input` less cached, `input_cached_tokens`, `output`, `output_reasoning_tokens` (thoughts), `total` |
+    /// | AWS Bedrock Converse | `inputTokens` | `input`, `input_cached_tokens`, `input_cache_creation`, `output`, `total` |
+    ///
+    /// Strings, nested objects and negative numbers are dropped (one of them would make
+    /// Langfuse reject the whole usage). A value that is not an object, or counts nothing,
+    /// leaves the usage unset.
     ///
     /// ```
     /// langfuse_core::update_current_generation(|generation| {
     ///     generation.usage_details(&serde_json::json!({ "input": 52, "output": 18, "total": 70 }));
     /// });
+    /// // Anthropic's usage object, sent as {"input": 12, "input_cached_tokens": 900, "output": 40}:
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.usage_details(&serde_json::json!({
+    ///         "input_tokens": 12, "cache_read_input_tokens": 900, "output_tokens": 40,
+    ///     }));
+    /// });
     /// ```
     pub fn usage_details<T: Serialize + ?Sized>(&mut self, usage: &T) -> &mut Self {
-        self.generation.usage_details = Some(payload(usage));
+        match usage_payload(usage) {
+            Some(usage) => self.generation.usage_details = Some(usage),
+            None => tracing::debug!(
+                target: "langfuse",
+                "usage_details: not an object of token counts; usage left unset"
+            ),
+        }
         self.touches_generation = true;
+        self
+    }
+
+    /// Sets usage already normalised into Langfuse's keys.
+    #[cfg(feature = "tracing-bridge")]
+    pub(crate) fn normalized_usage(
+        &mut self,
+        usage: &serde_json::Map<String, serde_json::Value>,
+    ) -> &mut Self {
+        if !usage.is_empty() {
+            self.generation.usage_details = Some(payload(usage));
+            self.touches_generation = true;
+        }
         self
     }
 

@@ -583,7 +583,16 @@ fn submit_to_recorder(score: &mut Score, target: &Target) -> bool {
     let (trace_id, observation_id) = match target {
         Target::AsGiven => match score.trace_id {
             Some(trace_id) => (trace_id, score.observation_id),
-            None => return false,
+            // About a session or a dataset run: the recorder whose code gives it, if any.
+            None => {
+                return crate::context::tap::deliver_untraced_score(|| {
+                    if let Err(problem) = score.check_fields().and_then(|()| score.check_target()) {
+                        tracing::warn!(target: "langfuse", score = %score.name, "score dropped, not sent: {problem}");
+                        return None;
+                    }
+                    request_json(score, &random_id(), None).ok()
+                });
+            }
         },
         Target::Current { observation } => match current_key() {
             Some((trace_id, id, _)) => {

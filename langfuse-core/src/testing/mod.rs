@@ -41,7 +41,9 @@
 //! [`spawn`](crate::spawn)); nothing started elsewhere. So tests that run at the same time on
 //! `cargo test`'s threads each see only their own traces, and nothing needs a client, keys,
 //! a network or a global setup. A recorded trace never reaches the exporter, is kept
-//! whatever the sampling rate, and is not counted in [`Stats`](crate::Stats).
+//! whatever the sampling rate, and is not counted in [`Stats`](crate::Stats). Scores about
+//! those traces are recorded too, and so are scores about no trace (a session, a dataset run:
+//! an experiment's run scores) given by the recorder's own code.
 //!
 //! What a [`RecordedObservation`] holds is the span the exporter would have encoded, built
 //! by the same attribute mapping, after the same masking and within the same capture budget:

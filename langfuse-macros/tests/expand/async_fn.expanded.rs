@@ -19,49 +19,42 @@ async fn retrieve(query: String, limit: usize) -> Result<Vec<String>, Error> {
             (&&&::langfuse::__private::Wrap(&limit))
                 .__langfuse_capture(__langfuse_input.arg("limit"));
         });
-    let __langfuse_token = __langfuse_observation.token();
-    let __langfuse_future = __langfuse_observation
-        .instrument(async move {
-            let __langfuse_declared_return = || -> Result<Vec<String>, Error> {
-                loop {}
-            };
-            let __langfuse_result = async move {
+    let __langfuse_declared_return = || -> Result<Vec<String>, Error> { loop {} };
+    #[allow(clippy::implicit_return)]
+    __langfuse_observation
+        .instrument_with(
+            async move {
                 if false {
                     return __langfuse_declared_return();
                 }
                 let documents = search(&query).await?;
                 Ok(documents.into_iter().take(limit).collect())
-            }
-                .await;
-            __langfuse_token
-                .end(|__langfuse_outcome| {
-                    match (&&::langfuse::__private::Wrap(&__langfuse_result))
-                        .__langfuse_split()
-                    {
-                        ::core::result::Result::Ok(__langfuse_value) => {
-                            __langfuse_outcome
-                                .output(|__langfuse_sink| {
-                                    (&&&::langfuse::__private::Wrap(__langfuse_value))
-                                        .__langfuse_capture(__langfuse_sink)
-                                })
-                        }
-                        ::core::result::Result::Err(__langfuse_error) => {
-                            __langfuse_outcome
-                                .error(|__langfuse_sink| {
-                                    (&&&::langfuse::__private::Wrap(__langfuse_error))
-                                        .__langfuse_describe(__langfuse_sink)
-                                })
-                        }
+            },
+            |__langfuse_result, __langfuse_outcome| {
+                match (&&::langfuse::__private::Wrap(__langfuse_result))
+                    .__langfuse_split()
+                {
+                    ::core::result::Result::Ok(__langfuse_value) => {
+                        __langfuse_outcome
+                            .output(|__langfuse_sink| {
+                                (&&&::langfuse::__private::Wrap(__langfuse_value))
+                                    .__langfuse_capture(__langfuse_sink)
+                            })
                     }
-                });
-            #[allow(clippy::implicit_return)] __langfuse_result
-        });
-    #[allow(clippy::implicit_return)] __langfuse_future.await
+                    ::core::result::Result::Err(__langfuse_error) => {
+                        __langfuse_outcome
+                            .error(|__langfuse_sink| {
+                                (&&&::langfuse::__private::Wrap(__langfuse_error))
+                                    .__langfuse_describe(__langfuse_sink)
+                            })
+                    }
+                }
+            },
+        )
+        .await
 }
 impl Agent {
     async fn run(&self, task: Task) {
-        #[allow(unused_imports)]
-        use ::langfuse::__private::autoref::*;
         static __LANGFUSE_DESCRIPTOR: ::langfuse::__private::Descriptor = ::langfuse::__private::Descriptor::new(
             "run",
             ::langfuse::__private::ObservationType::Agent,
@@ -71,40 +64,11 @@ impl Agent {
         let __langfuse_observation = ::langfuse::__private::AsyncObservation::start(
             &__LANGFUSE_DESCRIPTOR,
         );
-        let __langfuse_token = __langfuse_observation.token();
-        let __langfuse_future = __langfuse_observation
-            .instrument(async move {
-                let __langfuse_declared_return = || -> () { loop {} };
-                let __langfuse_result = async move {
-                    if false {
-                        return __langfuse_declared_return();
-                    }
-                    self.plan(task).await;
-                }
-                    .await;
-                __langfuse_token
-                    .end(|__langfuse_outcome| {
-                        match (&&::langfuse::__private::Wrap(&__langfuse_result))
-                            .__langfuse_split()
-                        {
-                            ::core::result::Result::Ok(__langfuse_value) => {
-                                __langfuse_outcome
-                                    .output(|__langfuse_sink| {
-                                        (&&&::langfuse::__private::Wrap(__langfuse_value))
-                                            .__langfuse_capture(__langfuse_sink)
-                                    })
-                            }
-                            ::core::result::Result::Err(__langfuse_error) => {
-                                __langfuse_outcome
-                                    .error(|__langfuse_sink| {
-                                        (&&&::langfuse::__private::Wrap(__langfuse_error))
-                                            .__langfuse_describe(__langfuse_sink)
-                                    })
-                            }
-                        }
-                    });
-                #[allow(clippy::implicit_return)] __langfuse_result
-            });
-        #[allow(clippy::implicit_return)] __langfuse_future.await
+        #[allow(clippy::implicit_return)]
+        __langfuse_observation
+            .instrument_unit(async move {
+                self.plan(task).await;
+            })
+            .await
     }
 }

@@ -26,19 +26,18 @@ impl Store for Redis {
                 (&&&::langfuse::__private::Wrap(&key))
                     .__langfuse_capture(__langfuse_input.arg("key"));
             });
-        let __langfuse_token = __langfuse_observation.token();
-        let __langfuse_future = __langfuse_observation
-            .instrument(async move {
-                let __langfuse_result: Option<Value> = async move {
-                    let __self = self;
-                    let key = key;
-                    let __ret: Option<Value> = { __self.get(&key).await };
-                    #[allow(unreachable_code)] __ret
-                }
-                    .await;
-                __langfuse_token
-                    .end(|__langfuse_outcome| {
-                        match (&&::langfuse::__private::Wrap(&__langfuse_result))
+        #[allow(clippy::implicit_return)]
+        Box::pin(
+            __langfuse_observation
+                .instrument_with(
+                    async move {
+                        let __self = self;
+                        let key = key;
+                        let __ret: Option<Value> = { __self.get(&key).await };
+                        #[allow(unreachable_code)] __ret
+                    },
+                    |__langfuse_result: &Option<Value>, __langfuse_outcome| {
+                        match (&&::langfuse::__private::Wrap(__langfuse_result))
                             .__langfuse_split()
                         {
                             ::core::result::Result::Ok(__langfuse_value) => {
@@ -56,9 +55,43 @@ impl Store for Redis {
                                     })
                             }
                         }
-                    });
-                #[allow(clippy::implicit_return)] __langfuse_result
+                    },
+                ),
+        )
+    }
+    fn evict<'life0, 'async_trait>(
+        &'life0 self,
+        key: String,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        #[allow(unused_imports)]
+        use ::langfuse::__private::autoref::*;
+        static __LANGFUSE_DESCRIPTOR: ::langfuse::__private::Descriptor = ::langfuse::__private::Descriptor::new(
+            "evict",
+            ::langfuse::__private::ObservationType::Span,
+            ::langfuse::__private::CaptureSetting::Inherit,
+            ::langfuse::__private::CaptureSetting::Inherit,
+        );
+        let __langfuse_observation = ::langfuse::__private::AsyncObservation::start(
+                &__LANGFUSE_DESCRIPTOR,
+            )
+            .with_input(|__langfuse_input| {
+                (&&&::langfuse::__private::Wrap(&key))
+                    .__langfuse_capture(__langfuse_input.arg("key"));
             });
-        #[allow(clippy::implicit_return)] Box::pin(__langfuse_future)
+        #[allow(clippy::implicit_return)]
+        Box::pin(
+            __langfuse_observation
+                .instrument_unit(async move {
+                    let __self = self;
+                    let key = key;
+                    let _: () = {
+                        __self.delete(&key).await;
+                    };
+                }),
+        )
     }
 }

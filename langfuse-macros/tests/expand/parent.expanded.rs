@@ -58,39 +58,36 @@ async fn serve(request: Request) -> Response {
         &__LANGFUSE_DESCRIPTOR,
         request.header("traceparent"),
     );
-    let __langfuse_token = __langfuse_observation.token();
-    let __langfuse_future = __langfuse_observation
-        .instrument(async move {
-            let __langfuse_declared_return = || -> Response { loop {} };
-            let __langfuse_result = async move {
+    let __langfuse_declared_return = || -> Response { loop {} };
+    #[allow(clippy::implicit_return)]
+    __langfuse_observation
+        .instrument_with(
+            async move {
                 if false {
                     return __langfuse_declared_return();
                 }
                 route(request).await
-            }
-                .await;
-            __langfuse_token
-                .end(|__langfuse_outcome| {
-                    match (&&::langfuse::__private::Wrap(&__langfuse_result))
-                        .__langfuse_split()
-                    {
-                        ::core::result::Result::Ok(__langfuse_value) => {
-                            __langfuse_outcome
-                                .output(|__langfuse_sink| {
-                                    (&&&::langfuse::__private::Wrap(__langfuse_value))
-                                        .__langfuse_capture(__langfuse_sink)
-                                })
-                        }
-                        ::core::result::Result::Err(__langfuse_error) => {
-                            __langfuse_outcome
-                                .error(|__langfuse_sink| {
-                                    (&&&::langfuse::__private::Wrap(__langfuse_error))
-                                        .__langfuse_describe(__langfuse_sink)
-                                })
-                        }
+            },
+            |__langfuse_result, __langfuse_outcome| {
+                match (&&::langfuse::__private::Wrap(__langfuse_result))
+                    .__langfuse_split()
+                {
+                    ::core::result::Result::Ok(__langfuse_value) => {
+                        __langfuse_outcome
+                            .output(|__langfuse_sink| {
+                                (&&&::langfuse::__private::Wrap(__langfuse_value))
+                                    .__langfuse_capture(__langfuse_sink)
+                            })
                     }
-                });
-            #[allow(clippy::implicit_return)] __langfuse_result
-        });
-    #[allow(clippy::implicit_return)] __langfuse_future.await
+                    ::core::result::Result::Err(__langfuse_error) => {
+                        __langfuse_outcome
+                            .error(|__langfuse_sink| {
+                                (&&&::langfuse::__private::Wrap(__langfuse_error))
+                                    .__langfuse_describe(__langfuse_sink)
+                            })
+                    }
+                }
+            },
+        )
+        .await
 }

@@ -106,8 +106,6 @@ fn fail(reason: &str) -> ! {
     ::langfuse::__private::call_once(move || { panic!("{reason}") })
 }
 fn reexported() {
-    #[allow(unused_imports)]
-    use my_app::telemetry::langfuse::__private::autoref::*;
     static __LANGFUSE_DESCRIPTOR: my_app::telemetry::langfuse::__private::Descriptor = my_app::telemetry::langfuse::__private::Descriptor::new(
         "reexported",
         my_app::telemetry::langfuse::__private::ObservationType::Span,
@@ -117,31 +115,27 @@ fn reexported() {
     let __langfuse_observation = my_app::telemetry::langfuse::__private::SyncObservation::start(
         &__LANGFUSE_DESCRIPTOR,
     );
-    let __langfuse_result = my_app::telemetry::langfuse::__private::call_once(move || -> () {});
-    __langfuse_observation
-        .end(|__langfuse_outcome| {
-            match (&&my_app::telemetry::langfuse::__private::Wrap(&__langfuse_result))
-                .__langfuse_split()
-            {
-                ::core::result::Result::Ok(__langfuse_value) => {
-                    __langfuse_outcome
-                        .output(|__langfuse_sink| {
-                            (&&&my_app::telemetry::langfuse::__private::Wrap(
-                                __langfuse_value,
-                            ))
-                                .__langfuse_capture(__langfuse_sink)
-                        })
-                }
-                ::core::result::Result::Err(__langfuse_error) => {
-                    __langfuse_outcome
-                        .error(|__langfuse_sink| {
-                            (&&&my_app::telemetry::langfuse::__private::Wrap(
-                                __langfuse_error,
-                            ))
-                                .__langfuse_describe(__langfuse_sink)
-                        })
-                }
-            }
+    my_app::telemetry::langfuse::__private::call_once(move || -> () {});
+    __langfuse_observation.end_unit();
+}
+fn log(event: &str) {
+    #[allow(unused_imports)]
+    use ::langfuse::__private::autoref::*;
+    static __LANGFUSE_DESCRIPTOR: ::langfuse::__private::Descriptor = ::langfuse::__private::Descriptor::new(
+        "log",
+        ::langfuse::__private::ObservationType::Span,
+        ::langfuse::__private::CaptureSetting::Inherit,
+        ::langfuse::__private::CaptureSetting::Inherit,
+    );
+    let __langfuse_observation = ::langfuse::__private::SyncObservation::start(
+            &__LANGFUSE_DESCRIPTOR,
+        )
+        .with_input(|__langfuse_input| {
+            (&&&::langfuse::__private::Wrap(&event))
+                .__langfuse_capture(__langfuse_input.arg("event"));
         });
-    #[allow(clippy::implicit_return)] __langfuse_result
+    ::langfuse::__private::call_once(move || -> () {
+        println!("{event}");
+    });
+    __langfuse_observation.end_unit();
 }

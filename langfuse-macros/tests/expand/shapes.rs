@@ -1,4 +1,4 @@
-// Shapes with their own expansion: patterns, `impl Trait`, `-> !`, and a re-exported crate.
+// Shapes with their own expansion: patterns, `impl Trait`, `-> !`, a re-exported crate, `()`.
 use langfuse::observe;
 
 #[observe]
@@ -18,3 +18,8 @@ fn fail(reason: &str) -> ! {
 
 #[observe(crate = my_app::telemetry::langfuse)]
 fn reexported() {}
+
+#[observe]
+fn log(event: &str) {
+    println!("{event}");
+}

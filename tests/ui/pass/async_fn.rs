@@ -31,6 +31,26 @@ async fn fetch(url: String) -> Result<String, Box<dyn Error + Send + Sync>> {
 #[observe]
 async fn nothing() {}
 
+// The block's output is `()` from the wrapper's bound, as it is from the signature.
+#[observe]
+async fn defaulted(early: bool) {
+    if early {
+        return Default::default();
+    }
+    Default::default()
+}
+
+#[observe]
+#[allow(clippy::unused_unit)]
+async fn unit_written_out() -> () {
+    tokio::task::yield_now().await;
+}
+
+type Nothing = ();
+
+#[observe]
+async fn unit_alias() -> Nothing {}
+
 #[observe]
 async fn display(n: u32) -> impl fmt::Display {
     n
@@ -54,6 +74,10 @@ pub async fn main() {
     );
     assert!(fetch(String::new()).await.is_err());
     assert_send(nothing()).await;
+    assert_send(defaulted(true)).await;
+    defaulted(false).await;
+    assert_send(unit_written_out()).await;
+    unit_alias().await;
     assert_eq!(display(3).await.to_string(), "3");
     assert_eq!(first(&["a", "b"]).await, Some("a"));
     let handle = tokio::spawn(fetch("http://y".into()));

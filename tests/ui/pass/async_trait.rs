@@ -11,6 +11,7 @@ use langfuse::observe;
 trait Store {
     async fn get(&self, key: u32) -> Option<u32>;
     async fn put(&mut self, key: u32, value: u32) -> Result<(), String>;
+    async fn clear(&mut self);
 }
 
 struct Memory {
@@ -34,6 +35,11 @@ impl Store for Memory {
         }
         self.entries.push((key, value));
         Ok(())
+    }
+
+    #[observe]
+    async fn clear(&mut self) {
+        self.entries.clear();
     }
 }
 
@@ -76,6 +82,17 @@ fn unboxed(n: u32) -> impl Future<Output = u32> + Send {
     async move { n * 10 }
 }
 
+#[observe]
+fn boxed_unit(n: u32) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+    Box::pin(async move { assert!(n > 0) })
+}
+
+// The output's type, named with elided lifetimes, is given to the recorder as written.
+#[observe]
+fn borrowed(store: &Memory) -> Pin<Box<dyn Future<Output = Option<&u32>> + '_>> {
+    Box::pin(async move { store.entries.first().map(|(key, _)| key) })
+}
+
 // The expansion of async-trait <= 0.1.43: an inner async fn, called and boxed.
 #[observe]
 fn legacy<'a>(store: &'a Memory, key: u32) -> Pin<Box<dyn Future<Output = usize> + Send + 'a>> {
@@ -99,4 +116,8 @@ pub async fn main() {
     assert_eq!(boxed(1).await, Ok(2));
     assert_eq!(tokio::spawn(unboxed(2)).await.unwrap(), 20);
     assert_eq!(legacy(&memory, 1).await, 1);
+    assert_eq!(borrowed(&memory).await, Some(&1));
+    boxed_unit(1).await;
+    memory.clear().await;
+    assert_eq!(memory.get(1).await, None);
 }

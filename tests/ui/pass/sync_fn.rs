@@ -28,6 +28,20 @@ fn log(message: &str) {
     assert!(!message.is_empty());
 }
 
+#[observe]
+#[allow(clippy::unused_unit)]
+fn unit_written_out(early: bool) -> () {
+    if early {
+        return Default::default();
+    }
+    Default::default()
+}
+
+type Nothing = ();
+
+#[observe]
+fn unit_alias() -> Nothing {}
+
 #[observe(name = "parse-number", as_type = "tool")]
 fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
     if text.is_empty() {
@@ -75,6 +89,9 @@ fn items_in_body() -> Result<usize, Invalid> {
 pub fn main() {
     assert_eq!(add(1, 2), 3);
     log("hi");
+    unit_written_out(true);
+    unit_written_out(false);
+    unit_alias();
     assert_eq!(parse("21"), Ok(42));
     assert_eq!(parse(""), Ok(0));
     assert!(parse("x").is_err());
