@@ -62,6 +62,10 @@
 //! inside any runtime (current-thread included), and always return by their deadline.
 
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` and every feature: feature-gated items say which feature
+// they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(feature = "tracing-bridge"))))]
 
 // In layer order: each module uses only those above it (tests/layering.rs). Each layer is a
 // paragraph of its own, so that rustfmt keeps the order.
@@ -98,15 +102,19 @@ mod client;
 pub mod experiments;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 // Integrations, above every layer they use. The bridge's folder is `bridge/` (its layer's
 // name); its public path is `tracing`.
+// The badge names the `langfuse` crate's feature, `tracing` (this crate's is `tracing-bridge`).
 #[cfg(feature = "tracing-bridge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 #[path = "bridge/mod.rs"]
 pub mod tracing;
 
 #[cfg(feature = "async-openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-openai")))]
 pub mod openai;
 
 pub use client::{
