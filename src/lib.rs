@@ -39,6 +39,14 @@
 //! `tokio::spawn` or `std::thread::spawn` by itself: use [`spawn`],
 //! [`ObservationExt::in_current_observation`] or [`current_context`].
 //!
+//! # Prompts
+//!
+//! [`get_prompt`] fetches prompts managed in Langfuse through a cache that never stalls a
+//! request: a fresh hit costs no I/O and no lock, an expired prompt is served at once and
+//! refreshed in the background, a miss waits a bounded time for one shared request, and an
+//! outage serves the last good version (see [`prompts`]). Link a prompt to the generation
+//! that used it with [`ObservationUpdate::prompt`].
+//!
 //! # Datasets and experiments
 //!
 //! [`datasets`] reads and writes Langfuse datasets; [`experiments`] runs a task over one (or

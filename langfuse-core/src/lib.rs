@@ -45,7 +45,8 @@
 //! | `observe/` | what `#[observe]` and the manual API call |
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
 //! | [`datasets`] | the datasets API: datasets, items, lazy paging, typed errors |
-//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets |
+//! | [`prompts`] | prompt management: the prompt types and compile, the cache, the fetches on their own thread |
+//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets, the process' prompts |
 //! | [`experiments`] | `run_experiment`: items under traces, evaluators, scores, progress |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
 //! | `bridge/` | the `tracing` layer (feature `tracing-bridge`; `langfuse::tracing`) |
@@ -94,6 +95,8 @@ mod export;
 
 pub mod datasets;
 
+pub mod prompts;
+
 mod client;
 
 pub mod experiments;
@@ -115,7 +118,8 @@ pub mod tracing;
 pub mod openai;
 
 pub use client::{
-    Error, FirstCall, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url,
+    Error, FirstCall, Langfuse, LangfuseGuard, current_trace_url, get_client, get_prompt, init,
+    trace_url,
 };
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use context::{
@@ -129,8 +133,13 @@ pub use model::{
     TraceId, UnknownObservationType, create_trace_id,
 };
 pub use observe::{
-    EnteredObservation, Observation, ObservationBuilder, ObservationUpdate, create_event,
-    start_observation, update_current_generation, update_current_span, update_current_trace,
+    EnteredObservation, Observation, ObservationBuilder, ObservationUpdate, PromptLink,
+    create_event, start_observation, update_current_generation, update_current_span,
+    update_current_trace,
+};
+pub use prompts::{
+    ChatItem, ChatMessage, ChatPrompt, CompileError, CreatePrompt, GetPrompt, Prompt,
+    PromptContent, PromptError, PromptType, TextPrompt, UpdatePromptLabels, Variables,
 };
 pub use scores::{Score, create_score, score_current_span, score_current_trace};
 

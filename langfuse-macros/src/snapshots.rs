@@ -13,7 +13,11 @@ use syn::{Attribute, ImplItem, Item, Meta, TraitItem};
 #[test]
 fn expansions_match_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
-    if !dir.exists() && !Path::new(env!("CARGO_MANIFEST_DIR")).join("../.git").exists() {
+    if !dir.exists()
+        && !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../.git")
+            .exists()
+    {
         // A published copy of the crate: the snapshots stay in the repository.
         eprintln!("no expansion snapshots here (they are not published)");
         return;

@@ -34,6 +34,7 @@ pub mod datasets;
 pub mod logs;
 pub mod openapi;
 pub mod process;
+pub mod prompts;
 pub mod recorded;
 pub mod setup;
 
