@@ -62,6 +62,9 @@
 //!
 //! # Cargo features
 //!
+//! The package is `langfuse-rust` (`cargo add langfuse-rust`; the name `langfuse` is taken on
+//! crates.io); its library is `langfuse`, the name code uses.
+//!
 //! | feature | what it adds |
 //! | --- | --- |
 //! | `rustls` (default) | HTTPS through rustls with the ring provider (no C toolchain beyond `cc`, no system libraries) |

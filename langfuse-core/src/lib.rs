@@ -1,4 +1,4 @@
-//! Runtime of the [`langfuse`](https://docs.rs/langfuse) crate: context propagation,
+//! Runtime of the [`langfuse`](https://docs.rs/langfuse-rust) crate: context propagation,
 //! thread-local recording and the exporter thread.
 //!
 //! Use the `langfuse` crate: it re-exports everything here together with `#[observe]`,

@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! langfuse = { version = "0.1", features = ["testing"] }
+//! langfuse-rust = { version = "0.1", features = ["testing"] }
 //! ```
 //!
 //! Then run the code under test with [`record`] (a closure), [`record_async`] (a future) or a
