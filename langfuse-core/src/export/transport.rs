@@ -197,32 +197,17 @@ impl HttpTransport {
 
         let mut headers = HeaderMap::new();
         let mut secrets = Vec::new();
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("langfuse-rust/", env!("CARGO_PKG_VERSION"))),
-        );
+        insert_sdk_headers(&mut headers);
         if let (Some(public), Some(secret)) = (&public_key, &secret_key) {
-            let credentials =
-                base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+            let (value, credentials) =
+                basic_authorization(public, secret).ok_or(TransportError::InvalidSecretKey)?;
             secrets.push(secret.clone());
-            secrets.push(credentials.clone());
-            let mut value = HeaderValue::try_from(format!("Basic {credentials}"))
-                .map_err(|_| TransportError::InvalidSecretKey)?;
-            // Keeps the value out of reqwest's and hyper's own Debug output.
-            value.set_sensitive(true);
+            secrets.push(credentials);
             headers.insert(AUTHORIZATION, value);
         }
         headers.insert(
             HeaderName::from_static("x-langfuse-ingestion-version"),
             HeaderValue::from_static("4"),
-        );
-        headers.insert(
-            HeaderName::from_static("x-langfuse-sdk-name"),
-            HeaderValue::from_static("rust"),
-        );
-        headers.insert(
-            HeaderName::from_static("x-langfuse-sdk-version"),
-            HeaderValue::from_static(SDK_VERSION),
         );
         if let Some(public) = &public_key {
             let value = HeaderValue::try_from(public.as_str())
@@ -716,6 +701,34 @@ pub(crate) fn describe(error: reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The headers that name this SDK on every request it makes to Langfuse (user agent, SDK name
+/// and version, as the server's usage statistics read them).
+pub(crate) fn insert_sdk_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("langfuse-rust/", env!("CARGO_PKG_VERSION"))),
+    );
+    headers.insert(
+        HeaderName::from_static("x-langfuse-sdk-name"),
+        HeaderValue::from_static("rust"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-langfuse-sdk-version"),
+        HeaderValue::from_static(SDK_VERSION),
+    );
+}
+
+/// `Basic base64(public:secret)`, marked sensitive so that reqwest's and hyper's own Debug
+/// output leaves it out, with the encoded credentials (a secret too, for scrubbing logs).
+/// `None` when the keys hold bytes a header cannot carry.
+pub(crate) fn basic_authorization(public: &str, secret: &str) -> Option<(HeaderValue, String)> {
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+    let mut value = HeaderValue::try_from(format!("Basic {credentials}")).ok()?;
+    value.set_sensitive(true);
+    Some((value, credentials))
 }
 
 pub(crate) fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
