@@ -37,6 +37,7 @@ pub mod process;
 pub mod prompts;
 pub mod recorded;
 pub mod setup;
+pub mod urls;
 
 /// Path of the OTLP traces endpoint.
 pub const TRACES_PATH: &str = "/api/public/otel/v1/traces";

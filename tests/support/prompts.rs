@@ -327,36 +327,6 @@ pub fn encode(name: &str) -> String {
         .collect()
 }
 
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = text.get(i + 1..i + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
-        .collect()
-}
-
 async fn serve(
     listener: std::net::TcpListener,
     state: Arc<State>,
@@ -496,8 +466,8 @@ fn answer(
     let mut versions = lock(&state.versions);
     match (method, segments.as_slice()) {
         ("GET", [name]) => {
-            let name = decode(name);
-            let query = query_pairs(query);
+            let name = super::urls::path_segment(name);
+            let query = super::urls::query_pairs(query);
             let version = query
                 .iter()
                 .find(|(k, _)| k == "version")
@@ -571,7 +541,7 @@ fn answer(
             (200, created.to_json())
         }
         ("PATCH", [name, "versions", version]) => {
-            let name = decode(name);
+            let name = super::urls::path_segment(name);
             let Ok(version) = version.parse::<i64>() else {
                 return (400, json!({ "message": "version is not an integer" }));
             };
