@@ -567,10 +567,24 @@ fn next_escape(bytes: &[u8], mut from: usize) -> usize {
     from
 }
 
+/// Whether JSON needs byte `b` escaped: one load, where three comparisons would branch.
 #[inline(always)]
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
+    NEEDS_ESCAPE[usize::from(b)]
 }
+
+/// [`needs_escape`] for every byte: control characters, `"` and `\\`.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
 
 /// An escape sequence, as serde_json spells it.
 struct Escape {
