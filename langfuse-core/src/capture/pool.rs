@@ -10,6 +10,7 @@
 //! budget) is freed rather than kept.
 
 use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::thread::LocalKey;
 
 use parking_lot::Mutex;
@@ -25,17 +26,29 @@ const SHARED_MAX_BYTES: usize = 4 << 20;
 /// Buffers with more capacity than this are not kept.
 pub(crate) const MAX_KEPT_CAPACITY: usize = 4096;
 
-/// A pool of `T`: a shared list of batches and each thread's spares.
+/// The items of one pool and where each thread keeps its spares of them.
+///
+/// A type rather than a field of [`Recycler`], so that the thread-local is named at compile
+/// time: read through a pointer stored in a static, its accessor is an indirect call on
+/// every take and give.
+pub(crate) trait Spares: 'static {
+    /// What the pool holds.
+    type Item: 'static;
+    /// This thread's spare items.
+    fn local() -> &'static LocalKey<RefCell<Vec<Self::Item>>>;
+    /// The bytes an item holds, for the shared list's byte bound.
+    fn weight(item: &Self::Item) -> usize;
+}
+
+/// A pool of [`Spares::Item`]: a shared list of batches and each thread's spares.
 ///
 /// Batches move whole: a thread out of spares swaps its empty `Vec` for a full one (a pop
 /// under the lock, whatever the batch size), and a thread with too many fills an emptied
 /// `Vec` for the shared list, so the `Vec`s themselves are reused: no allocation either way
 /// in steady state.
-pub(crate) struct Recycler<T: 'static> {
-    shared: Mutex<Shared<T>>,
-    local: &'static LocalKey<RefCell<Vec<T>>>,
-    /// The bytes an item holds, for the shared list's byte bound.
-    weight: fn(&T) -> usize,
+pub(crate) struct Recycler<S: Spares> {
+    shared: Mutex<Shared<S::Item>>,
+    spares: PhantomData<S>,
 }
 
 struct Shared<T> {
@@ -46,26 +59,22 @@ struct Shared<T> {
     bytes: usize,
 }
 
-impl<T: 'static> Recycler<T> {
-    pub(crate) const fn new(
-        local: &'static LocalKey<RefCell<Vec<T>>>,
-        weight: fn(&T) -> usize,
-    ) -> Self {
+impl<S: Spares> Recycler<S> {
+    pub(crate) const fn new() -> Self {
         Self {
             shared: Mutex::new(Shared {
                 full: Vec::new(),
                 empty: Vec::new(),
                 bytes: 0,
             }),
-            local,
-            weight,
+            spares: PhantomData,
         }
     }
 
     /// A spare item, if there is one here or in the shared list.
     #[inline]
-    pub(crate) fn take(&'static self) -> Option<T> {
-        self.local
+    pub(crate) fn take(&'static self) -> Option<S::Item> {
+        S::local()
             .try_with(|local| {
                 let mut local = local.try_borrow_mut().ok()?;
                 if let Some(item) = local.pop() {
@@ -78,7 +87,7 @@ impl<T: 'static> Recycler<T> {
     }
 
     #[cold]
-    fn refill(&self, local: &mut Vec<T>) -> Option<T> {
+    fn refill(&self, local: &mut Vec<S::Item>) -> Option<S::Item> {
         let mut shared = self.shared.lock();
         let (batch, bytes) = shared.full.pop()?;
         shared.bytes -= bytes;
@@ -92,8 +101,8 @@ impl<T: 'static> Recycler<T> {
 
     /// Keeps `item` for a later [`Recycler::take`] (on any thread).
     #[inline]
-    pub(crate) fn give(&'static self, item: T) {
-        let _ = self.local.try_with(|local| {
+    pub(crate) fn give(&'static self, item: S::Item) {
+        let _ = S::local().try_with(|local| {
             if let Ok(mut local) = local.try_borrow_mut() {
                 local.push(item);
                 if local.len() >= 2 * BATCH {
@@ -105,8 +114,8 @@ impl<T: 'static> Recycler<T> {
 
     /// Moves `BATCH` of this thread's spares to the shared list, or frees them if it is full.
     #[cold]
-    fn spill(&self, local: &mut Vec<T>) {
-        let bytes: usize = local[BATCH..].iter().map(self.weight).sum();
+    fn spill(&self, local: &mut Vec<S::Item>) {
+        let bytes: usize = local[BATCH..].iter().map(S::weight).sum();
         let mut shared = self.shared.lock();
         if shared.full.len() >= SHARED_MAX || shared.bytes + bytes > SHARED_MAX_BYTES {
             drop(shared);
@@ -124,7 +133,23 @@ thread_local! {
     static SPARE_STRINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-static STRINGS: Recycler<String> = Recycler::new(&SPARE_STRINGS, String::capacity);
+/// Captures' strings.
+struct Strings;
+
+impl Spares for Strings {
+    type Item = String;
+
+    #[inline(always)]
+    fn local() -> &'static LocalKey<RefCell<Vec<String>>> {
+        &SPARE_STRINGS
+    }
+
+    fn weight(text: &String) -> usize {
+        text.capacity()
+    }
+}
+
+static STRINGS: Recycler<Strings> = Recycler::new();
 
 /// Capacity every capture's string starts with: what a small argument or result needs, so
 /// that a recycled string does not grow in steps while it is written.

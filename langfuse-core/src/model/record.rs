@@ -2,8 +2,9 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
-use crate::capture::pool::Recycler;
+use crate::capture::pool::{Recycler, Spares};
 use crate::capture::{self, CaptureSetting, Payload};
 use crate::clock::{self, Timestamp};
 use crate::model::{Descriptor, Level, ObservationId, ObservationType, TraceAttributes, TraceId};
@@ -57,8 +58,23 @@ thread_local! {
 
 /// Boxes of extended data the exporter is done with, for the next observations that capture
 /// (so that capturing allocates nothing in steady state).
-static DATA: Recycler<Box<ObservationData>> =
-    Recycler::new(&SPARE_DATA, |_| size_of::<ObservationData>());
+static DATA: Recycler<SpareData> = Recycler::new();
+
+/// The pool of boxes of extended data.
+struct SpareData;
+
+impl Spares for SpareData {
+    type Item = Box<ObservationData>;
+
+    #[inline(always)]
+    fn local() -> &'static LocalKey<RefCell<Vec<Box<ObservationData>>>> {
+        &SPARE_DATA
+    }
+
+    fn weight(_: &Box<ObservationData>) -> usize {
+        size_of::<ObservationData>()
+    }
+}
 
 /// The descriptor of frames that are not observations (their record is only a carrier of ids
 /// and attributes, never exported).
