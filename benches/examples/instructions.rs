@@ -12,7 +12,14 @@
 //! `scripts/bench.sh` does this for every case.
 //!
 //! It also prints the heap allocations made on this thread inside `probe_loop`, per
-//! iteration (DESIGN budget: none in steady state with capture off).
+//! iteration (DESIGN budget: none in steady state with capture off), and the thread's CPU
+//! time per iteration (`CLOCK_THREAD_CPUTIME_ID`): run without callgrind and with many
+//! iterations, a time that the other processes of a busy machine disturb less than
+//! criterion's wall time (they still share its caches).
+//!
+//! ```text
+//! target/release/examples/instructions capture_small 2000000
+//! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -252,6 +259,7 @@ fn main() {
         black_box(warm_up_parent(&small));
     }
     _langfuse.flush(std::time::Duration::from_secs(10));
+    let cpu_before = thread_cpu();
     let sum = match case.as_str() {
         "plain" => probe_loop(iterations, plain),
         "disabled" | "sampled_out" | "root" => probe_loop(iterations, observed),
@@ -278,9 +286,31 @@ fn main() {
         }
     };
     black_box(sum);
+    let cpu = thread_cpu()
+        .zip(cpu_before)
+        .map_or(0.0, |(after, before)| (after - before).as_nanos() as f64);
     let allocations = ALLOCATIONS.with(Cell::get);
     println!(
-        "case={case} iterations={iterations} allocations_per_iteration={}",
-        allocations as f64 / iterations as f64
+        "case={case} iterations={iterations} allocations_per_iteration={} \
+         cpu_ns_per_iteration={:.1}",
+        allocations as f64 / iterations as f64,
+        cpu / iterations as f64
     );
+}
+
+/// The calling thread's CPU time so far (`CLOCK_THREAD_CPUTIME_ID`, as `benches/prompts.rs`
+/// reads it); `None` where it cannot be read.
+fn thread_cpu() -> Option<std::time::Duration> {
+    #[cfg(unix)]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes one timespec we own; no other memory is touched.
+        let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0;
+        ok.then(|| std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+    #[cfg(not(unix))]
+    None
 }
