@@ -162,6 +162,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Interested {
     }
 }
 
+/// A layer that does nothing: what adding any layer at all costs (`tracing-subscriber`'s
+/// dispatch through one more level), the floor under the bridge's own cost.
+struct Noop;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Noop {}
+
 /// The subscribers the `tracing_*` cases run under.
 #[derive(Clone, Copy)]
 enum Stack {
@@ -173,6 +179,8 @@ enum Stack {
     Layer,
     /// The registry, [`Interested`] and the bridge.
     LayerBridge,
+    /// The registry, [`Interested`] and [`Noop`].
+    LayerNoop,
 }
 
 /// Runs `probe_loop(f)` under `stack`, after a warm-up; with `inside`, inside an entered
@@ -204,6 +212,9 @@ where
             registry().with(Interested).with(langfuse::tracing::layer()),
             run,
         ),
+        Stack::LayerNoop => {
+            tracing::subscriber::with_default(registry().with(Interested).with(Noop), run)
+        }
     }
 }
 
@@ -258,6 +269,7 @@ fn main() {
         "tracing_bridge" => tracing_loop(iterations, Stack::Bridge, false, bridged),
         "tracing_layer" => tracing_loop(iterations, Stack::Layer, false, bridged),
         "tracing_layer_bridge" => tracing_loop(iterations, Stack::LayerBridge, false, bridged),
+        "tracing_layer_noop" => tracing_loop(iterations, Stack::LayerNoop, false, bridged),
         // A span the bridge ignores: alone (its callsite disabled), beside a layer that wants
         // it, and so inside a converted span.
         "tracing_ignored_registry" => tracing_loop(iterations, Stack::Registry, false, ignored),
@@ -266,6 +278,7 @@ fn main() {
         "tracing_ignored_layer_bridge" => {
             tracing_loop(iterations, Stack::LayerBridge, false, ignored)
         }
+        "tracing_ignored_layer_noop" => tracing_loop(iterations, Stack::LayerNoop, false, ignored),
         "tracing_ignored_layer_inside" => tracing_loop(iterations, Stack::Layer, true, ignored),
         "tracing_ignored_layer_bridge_inside" => {
             tracing_loop(iterations, Stack::LayerBridge, true, ignored)
@@ -274,8 +287,9 @@ fn main() {
             eprintln!(
                 "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
                  capture_root, async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls, \
-                 tracing_{{registry,bridge,layer,layer_bridge}}, \
-                 tracing_ignored_{{registry,bridge,layer,layer_bridge,layer_inside,layer_bridge_inside}}"
+                 tracing_{{registry,bridge,layer,layer_bridge,layer_noop}}, \
+                 tracing_ignored_{{registry,bridge,layer,layer_bridge,layer_noop,layer_inside,\
+                 layer_bridge_inside}}"
             );
             std::process::exit(2);
         }

@@ -158,8 +158,12 @@ impl<S> fmt::Debug for Layer<S> {
     }
 }
 
-// Every method is forwarded to the filtered layer, which keeps the per-layer filter's own
-// bookkeeping (its filter id, its interest in each callsite) intact.
+// Which callsites and events the layer wants, and its `on_new_span` and `on_event`, go
+// through the per-layer filter, which keeps its own bookkeeping (its filter id, its interest
+// in each callsite, what it enabled for the span or event being created) intact. The other
+// span callbacks bypass it: the filter would look the span up in the registry in each of
+// them, for every span any layer wants; the layer's table answers instead, after one load
+// for a span it does not own.
 impl<S> tracing_subscriber::Layer<S> for Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -188,13 +192,12 @@ where
         self.inner.max_level_hint()
     }
 
-    fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.inner.on_record(span, values, ctx);
+    fn on_record(&self, span: &Id, values: &Record<'_>, _: Context<'_, S>) {
+        self.inner.inner().record(span, values);
     }
 
-    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
-        self.inner.on_follows_from(span, follows, ctx);
-    }
+    // Follows-from links are not recorded.
+    fn on_follows_from(&self, _: &Id, _: &Id, _: Context<'_, S>) {}
 
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
         self.inner.event_enabled(event, ctx)
@@ -204,20 +207,16 @@ where
         self.inner.on_event(event, ctx);
     }
 
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_enter(id, ctx);
+    fn on_enter(&self, id: &Id, _: Context<'_, S>) {
+        self.inner.inner().enter(id);
     }
 
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_exit(id, ctx);
+    fn on_exit(&self, id: &Id, _: Context<'_, S>) {
+        self.inner.inner().exit(id);
     }
 
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        self.inner.on_close(id, ctx);
-    }
-
-    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
-        self.inner.on_id_change(old, new, ctx);
+    fn on_close(&self, id: Id, _: Context<'_, S>) {
+        self.inner.inner().close(id);
     }
 
     #[doc(hidden)]

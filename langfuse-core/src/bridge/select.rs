@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use tracing::level_filters::LevelFilter;
@@ -11,6 +11,7 @@ use tracing::subscriber::Interest;
 use tracing::{Level, Metadata};
 use tracing_subscriber::layer::{Context, Filter};
 
+use super::fields::Plan;
 use crate::capture::CaptureSetting;
 use crate::model::{Descriptor, ObservationType};
 
@@ -23,21 +24,43 @@ pub(super) struct Selection {
 }
 
 impl Selection {
+    #[inline]
     fn selects(&self, metadata: &Metadata<'_>) -> bool {
         if metadata.is_event() {
             return *metadata.level() == Level::ERROR;
         }
         self.all_spans
             || has_genai_fields(metadata)
-            || self
-                .targets
-                .iter()
-                .any(|t| target_matches(metadata.target(), t))
+            || (!self.targets.is_empty()
+                && self
+                    .targets
+                    .iter()
+                    .any(|t| target_matches(metadata.target(), t)))
     }
 }
 
+/// Answers of [`declares_genai_fields`] by callsite address: `enabled` asks again for every
+/// span of a callsite that another layer keeps alive (its interest is then "sometimes"), and
+/// the answer never changes. A slot holds the address with the answer in its low bit; a
+/// collision only replaces an answer, recomputed when next asked.
+static GENAI: [AtomicUsize; 512] = [const { AtomicUsize::new(0) }; 512];
+
 /// Whether a callsite declares a field of the GenAI conventions or of Langfuse's own.
+#[inline]
 fn has_genai_fields(metadata: &Metadata<'_>) -> bool {
+    let address = metadata as *const Metadata<'_> as usize;
+    let slot = &GENAI[(address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) % GENAI.len()];
+    let known = slot.load(Ordering::Relaxed);
+    if known & !1 == address {
+        return known & 1 == 1;
+    }
+    let declares = declares_genai_fields(metadata);
+    slot.store(address | usize::from(declares), Ordering::Relaxed);
+    declares
+}
+
+#[cold]
+fn declares_genai_fields(metadata: &Metadata<'_>) -> bool {
     metadata.fields().iter().any(|f| {
         let name = f.name();
         name.starts_with("gen_ai.") || name.starts_with("langfuse.")
@@ -73,10 +96,12 @@ impl<S> Filter<S> for Selection {
 }
 
 /// The descriptors of one converted callsite: its static name, in each observation type, so
-/// that a span's type (known from its field values, per span) is a pointer into this table.
+/// that a span's type (known from its field values, per span) is a pointer into this table;
+/// and what each of its fields maps to.
 pub(super) struct Descriptors {
     metadata: usize,
     by_type: [Descriptor; 10],
+    pub(super) plan: Plan,
 }
 
 impl Descriptors {
@@ -86,16 +111,15 @@ impl Descriptors {
         Self {
             metadata: metadata as *const Metadata<'static> as usize,
             by_type: ObservationType::ALL.map(of),
+            plan: Plan::new(metadata),
         }
     }
 
     /// The descriptor of this callsite as an observation of `kind`.
+    #[inline]
     pub(super) fn of(&'static self, kind: ObservationType) -> &'static Descriptor {
-        let index = ObservationType::ALL
-            .iter()
-            .position(|&t| t == kind)
-            .unwrap_or(0);
-        &self.by_type[index]
+        // `ALL` lists the types in declaration order (a test below checks it).
+        &self.by_type[kind as usize]
     }
 }
 
@@ -149,6 +173,13 @@ pub(super) fn descriptors(metadata: &'static Metadata<'static>) -> &'static Desc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn types_are_indexed_by_their_discriminant() {
+        for (index, kind) in ObservationType::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, index, "{kind:?}");
+        }
+    }
 
     #[test]
     fn targets_match_as_env_filter_directives_do() {

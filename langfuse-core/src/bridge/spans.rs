@@ -12,15 +12,16 @@
 //! The table is not the registry's span extensions: inserting an extension allocates, and a
 //! converted span allocates nothing here beyond the values it records. It is sharded by span
 //! id, each shard a small map behind its own lock, so threads working on different spans do
-//! not meet.
+//! not meet. In front of it, a fixed array of counters (by the same hash) says which ids may
+//! be in it, so that the callbacks of a span the layer does not own return after one load,
+//! without a lock (the layer sees every span's enter, exit and close; see `super::Layer`).
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use tracing::span::{Attributes, Id, Record as Values};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -31,30 +32,71 @@ use super::select::{self, Descriptors};
 use crate::clock::{self, Timestamp};
 use crate::context::{self, Frame, Kind, ParentChoice, ParentContext, with_local};
 use crate::lifecycle;
-use crate::model::{ObservationId, ObservationType, TraceAttributes};
+use crate::model::{ObservationType, TraceAttributes};
 
 /// A span as the table knows it: the layer instance (several subscribers, each with its own
-/// span ids, can live in one process) and the span's id.
-type Key = (u64, u64);
-
-/// What the table holds for one converted span.
-struct Entry {
-    /// The observation's frame (or, in a sampled-out trace, a marker frame) while no thread
-    /// has it on its stack.
-    frame: Option<Frame>,
-    /// What a thread entering the span while another has the frame pushes instead.
-    parent: Option<ParentContext>,
-    descriptors: &'static Descriptors,
-    inline: Inline,
-    fields: Option<Box<Fields>>,
-    entered: bool,
-    last_exit: Timestamp,
+/// span ids, can live in one process) and the span's id, with their hash, computed once per
+/// callback: its top bits pick the slot, the next ones the overflow shard, the rest feed the
+/// overflow map.
+#[derive(Clone, Copy)]
+struct Key {
+    instance: u64,
+    id: u64,
+    hash: u64,
 }
 
-#[derive(Default)]
-struct IdHasher(u64);
+impl Key {
+    #[inline(always)]
+    fn new(instance: u64, id: u64) -> Self {
+        // A multiplicative hash, folded so that its low bits depend on every bit of the id.
+        let m = (id ^ instance.rotate_left(48)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        Key {
+            instance,
+            id,
+            hash: m ^ (m >> 29),
+        }
+    }
 
-impl Hasher for IdHasher {
+    #[inline(always)]
+    fn slot(self) -> &'static Slot {
+        &SLOTS[(self.hash >> (64 - SLOT_BITS)) as usize]
+    }
+
+    #[inline(always)]
+    fn shard(self) -> &'static Mutex<Shard> {
+        &SHARDS[(self.hash >> (64 - SLOT_BITS - SHARD_BITS)) as usize % SHARD_COUNT]
+    }
+
+    /// Whether the table may hold this span: false, after two loads from one cache line,
+    /// for every span the layer does not own (unless one it owns sits in the same slot).
+    #[inline(always)]
+    fn may_be_live(self) -> bool {
+        let slot = self.slot();
+        slot.id.load(Ordering::Relaxed) == self.id || slot.overflow.load(Ordering::Relaxed) != 0
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.instance == other.instance && self.id == other.id
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Bits the slot and the shard do not use, at both ends (the map takes its bucket
+        // from the low bits and a tag from the top seven).
+        state.write_u64(self.hash.rotate_right(20));
+    }
+}
+
+/// The overflow map's hasher: the key's hash, already mixed.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -66,43 +108,190 @@ impl Hasher for IdHasher {
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = n;
     }
 }
 
-type Shard = Mutex<HashMap<Key, Entry, BuildHasherDefault<IdHasher>>>;
-
-const SHARDS: usize = 64;
-
-static TABLE: LazyLock<Box<[Shard]>> = LazyLock::new(|| {
-    (0..SHARDS)
-        .map(|_| Mutex::new(HashMap::with_capacity_and_hasher(64, Default::default())))
-        .collect()
-});
-
-fn shard(key: Key) -> &'static Shard {
-    let mixed = (key.1 ^ key.0.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    &TABLE[(mixed >> 58) as usize % SHARDS]
+/// What the table holds for one converted span. Only its frame moves on enter and exit, in
+/// one copy each way; the rest stays in place from the span's creation to its close.
+struct Entry {
+    /// The observation's frame (or, in a sampled-out trace, a marker frame) while no thread
+    /// has it on its stack.
+    frame: Option<Frame>,
+    /// What a thread entering the span while another has the frame pushes instead.
+    parent: Option<ParentContext>,
+    /// The span's callsite; `None` in a vacant slot.
+    descriptors: Option<&'static Descriptors>,
+    fields: Option<Box<Fields>>,
+    last_exit: Timestamp,
+    inline: Inline,
+    /// The frame is a marker for a sampled-out trace: the same as the parent frames pushed
+    /// for it, so any of them can go back to the table.
+    marker: bool,
+    entered: bool,
 }
 
-/// What an enter pushed on this thread, so that the exit takes it back.
-#[derive(Clone, Copy)]
-enum Pushed {
-    /// The span's own frame, of this kind.
-    Own(ObservationId, Kind),
-    /// A parent frame standing for the span's observation running on another thread.
-    Parent(ObservationId),
-    Nothing,
+impl Entry {
+    const VACANT: Entry = Entry {
+        frame: None,
+        parent: None,
+        descriptors: None,
+        fields: None,
+        last_exit: Timestamp::ZERO,
+        inline: Inline {
+            operation: None,
+            explicit: None,
+        },
+        marker: false,
+        entered: false,
+    };
+}
+
+/// One slot of the table: a converted span's entry in place, found from its id's hash with
+/// no probing. A span whose slot is taken goes to the overflow map instead.
+struct Slot {
+    /// The id of the span held here, or 0 (no span has that id): read without the lock, as
+    /// the first test of every callback; written with it.
+    id: AtomicU64,
+    /// How many spans of this slot's hash are in the overflow map.
+    overflow: AtomicU32,
+    held: Mutex<Held>,
+}
+
+struct Held {
+    instance: u64,
+    id: u64,
+    entry: Entry,
+}
+
+/// Slots of the table: many more than a service has converted spans open at once, so that
+/// nearly every span gets its own.
+const SLOT_BITS: u32 = 10;
+
+static SLOTS: [Slot; 1 << SLOT_BITS] = [const {
+    Slot {
+        id: AtomicU64::new(0),
+        overflow: AtomicU32::new(0),
+        held: Mutex::new(Held {
+            instance: 0,
+            id: 0,
+            entry: Entry::VACANT,
+        }),
+    }
+}; 1 << SLOT_BITS];
+
+/// One shard of the overflow map.
+struct Shard {
+    live: HashMap<Key, Box<Entry>, BuildHasherDefault<KeyHasher>>,
+    /// Boxes of closed spans, for the next ones: an overflowing span allocates none in
+    /// steady state. Shards are picked by hash, so each sees as many spans close as start.
+    spare: Vec<Box<Entry>>,
+}
+
+/// Boxes a shard keeps for reuse at most (beyond, a closing span frees its own).
+const SPARE: usize = 16;
+
+const SHARD_BITS: u32 = 4;
+const SHARD_COUNT: usize = 1 << SHARD_BITS;
+
+static SHARDS: [Mutex<Shard>; SHARD_COUNT] = [const {
+    Mutex::new(Shard {
+        live: HashMap::with_hasher(BuildHasherDefault::new()),
+        spare: Vec::new(),
+    })
+}; SHARD_COUNT];
+
+/// A span's entry, locked.
+type Locked = MappedMutexGuard<'static, Entry>;
+
+/// The entry of a span the table holds, locked.
+#[inline]
+fn lookup(key: Key) -> Option<Locked> {
+    let slot = key.slot();
+    if slot.id.load(Ordering::Relaxed) == key.id {
+        let held = slot.held.lock();
+        if held.id == key.id && held.instance == key.instance {
+            return Some(MutexGuard::map(held, |h| &mut h.entry));
+        }
+    }
+    if slot.overflow.load(Ordering::Relaxed) != 0 {
+        let shard = key.shard().lock();
+        return MutexGuard::try_map(shard, |s| s.live.get_mut(&key).map(|e| &mut **e)).ok();
+    }
+    None
+}
+
+/// Adds a span: its entry is written in place, in its slot or the overflow map.
+#[inline]
+fn insert(key: Key, fill: impl FnOnce(&mut Entry)) {
+    let slot = key.slot();
+    let mut held = slot.held.lock();
+    if held.entry.descriptors.is_none() {
+        held.instance = key.instance;
+        held.id = key.id;
+        fill(&mut held.entry);
+        slot.id.store(key.id, Ordering::Relaxed);
+        return;
+    }
+    drop(held);
+    insert_overflow(key, fill);
+}
+
+#[cold]
+fn insert_overflow(key: Key, fill: impl FnOnce(&mut Entry)) {
+    let mut shard = key.shard().lock();
+    let mut entry = shard.spare.pop().unwrap_or_else(|| Box::new(Entry::VACANT));
+    fill(&mut entry);
+    key.slot().overflow.fetch_add(1, Ordering::Relaxed);
+    if let Some(old) = shard.live.insert(key, entry) {
+        // An id the subscriber gave twice without closing it: counted once.
+        key.slot().overflow.fetch_sub(1, Ordering::Relaxed);
+        drop(shard);
+        drop(old);
+    }
+}
+
+/// Removes a span, returning its entry.
+#[inline]
+fn remove(key: Key) -> Option<Entry> {
+    let slot = key.slot();
+    if slot.id.load(Ordering::Relaxed) == key.id {
+        let mut held = slot.held.lock();
+        if held.id == key.id && held.instance == key.instance {
+            held.id = 0;
+            slot.id.store(0, Ordering::Relaxed);
+            return Some(std::mem::replace(&mut held.entry, Entry::VACANT));
+        }
+    }
+    if slot.overflow.load(Ordering::Relaxed) != 0 {
+        return remove_overflow(key);
+    }
+    None
+}
+
+#[cold]
+fn remove_overflow(key: Key) -> Option<Entry> {
+    let mut shard = key.shard().lock();
+    let mut boxed = shard.live.remove(&key)?;
+    key.slot().overflow.fetch_sub(1, Ordering::Relaxed);
+    let entry = std::mem::replace(&mut *boxed, Entry::VACANT);
+    if shard.spare.len() < SPARE {
+        shard.spare.push(boxed);
+    }
+    Some(entry)
 }
 
 thread_local! {
-    /// The converted spans entered on this thread, innermost last.
-    static ENTERED: RefCell<Vec<(Key, Pushed)>> = RefCell::new(Vec::with_capacity(16));
+    /// How many parent frames the layer has pushed on this thread (for spans whose frame
+    /// another thread, or an outer enter on this one, has) and not yet popped: when none is,
+    /// a parent frame found above a span's own frame at its exit is not the layer's.
+    static STAND_INS: Cell<u32> = const { Cell::new(0) };
 }
 
 static INSTANCES: AtomicU64 = AtomicU64::new(1);
 
-/// The layer itself (wrapped in its per-layer filter by [`super::Layer`]).
+/// The layer itself: wrapped in its per-layer filter by [`super::Layer`], which calls the
+/// span callbacks below directly.
 pub(super) struct Bridge {
     instance: u64,
     pub(super) other_fields: bool,
@@ -120,16 +309,200 @@ impl Bridge {
         }
     }
 
+    #[inline(always)]
     fn key(&self, id: &Id) -> Key {
-        (self.instance, id.into_u64())
+        Key::new(self.instance, id.into_u64())
     }
 
     /// The parent a span's explicit parent gives, if that parent is converted.
     fn explicit_parent(&self, parent: &Id) -> Option<Option<ParentContext>> {
         let key = self.key(parent);
-        let shard = shard(key).lock();
-        let entry = shard.get(&key)?;
-        Some(entry.parent.clone())
+        if !key.may_be_live() {
+            return None;
+        }
+        Some(lookup(key)?.parent.clone())
+    }
+
+    /// Makes the span's observation current on this thread.
+    #[inline(always)]
+    pub(super) fn enter(&self, id: &Id) {
+        let key = self.key(id);
+        if key.may_be_live() {
+            Self::enter_owned(key);
+        }
+    }
+
+    #[inline(never)]
+    fn enter_owned(key: Key) {
+        let Some(mut entry) = lookup(key) else {
+            return;
+        };
+        entry.entered = true;
+        if entry.frame.is_some() {
+            // From the table onto the stack, in one copy. With thread-locals unusable
+            // (teardown), the frame stays in the table.
+            let _ = with_local(|l| l.install(&mut entry.frame));
+            return;
+        }
+        // Another thread has it, or an outer enter on this one: a parent frame standing
+        // for it.
+        let Some(parent) = entry.parent.clone() else {
+            return;
+        };
+        drop(entry);
+        let frame = Frame::parent(parent);
+        if with_local(|l| l.push(frame)).is_some() {
+            let _ = STAND_INS.try_with(|n| n.set(n.get() + 1));
+        }
+    }
+
+    /// Takes the span's frame off this thread's stack: its own frame back to the table, a
+    /// parent frame pushed for it dropped.
+    #[inline(always)]
+    pub(super) fn exit(&self, id: &Id) {
+        let key = self.key(id);
+        if key.may_be_live() {
+            Self::exit_owned(key);
+        }
+    }
+
+    #[inline(never)]
+    fn exit_owned(key: Key) {
+        let now = clock::now();
+        let Some(mut entry) = lookup(key) else {
+            return;
+        };
+        let entry = &mut *entry;
+        entry.last_exit = now;
+        let Some(observation) = entry.parent.as_ref().map(|p| p.id) else {
+            return;
+        };
+        let marker = entry.marker;
+        let slot = &mut entry.frame;
+        with_local(|l| {
+            let Some((mut depth, kind)) = l.find_span(observation) else {
+                return;
+            };
+            if kind == Kind::Parent && !marker {
+                let stand_ins = STAND_INS.try_with(Cell::get).unwrap_or(0);
+                if stand_ins > 0 {
+                    let _ = STAND_INS.try_with(|n| n.set(stand_ins - 1));
+                    l.pop(depth);
+                    return;
+                }
+                // Not one of the layer's: someone else's parent frame for this
+                // observation (a context entered inside the span and still held). The
+                // span's own frame is below it.
+                let Some(own) = l.find(observation, Kind::Observation) else {
+                    return;
+                };
+                depth = own;
+            }
+            if kind == Kind::Observation || slot.is_none() {
+                l.uninstall(depth, slot);
+            } else {
+                // A marker frame while the table holds another copy of it.
+                l.pop(depth);
+            }
+        });
+    }
+
+    /// Records values given after the span's creation.
+    #[inline(always)]
+    pub(super) fn record(&self, id: &Id, values: &Values<'_>) {
+        let key = self.key(id);
+        if key.may_be_live() {
+            self.record_owned(key, values);
+        }
+    }
+
+    #[inline(never)]
+    fn record_owned(&self, key: Key, values: &Values<'_>) {
+        let Some(mut guard) = lookup(key) else {
+            return;
+        };
+        let entry = &mut *guard;
+        let Some(descriptors) = entry.descriptors else {
+            return;
+        };
+        values.record(&mut Visitor {
+            plan: &descriptors.plan,
+            inline: &mut entry.inline,
+            fields: &mut entry.fields,
+            other_fields: self.other_fields,
+        });
+        let Some(trace) = entry.fields.as_mut().and_then(|f| f.trace.take()) else {
+            return;
+        };
+        match entry.frame.as_mut() {
+            Some(frame) => {
+                if let Some(record) = frame.observation() {
+                    apply_trace(record, &trace);
+                }
+            }
+            None => {
+                drop(guard);
+                // Entered here (or on another thread, where this cannot reach): the frames
+                // of its trace on this thread's stack take them, as with
+                // `update_current_trace`.
+                with_local(|l| l.update_trace(&trace));
+            }
+        }
+    }
+
+    /// Ends the span's observation, at its last exit.
+    #[inline(always)]
+    pub(super) fn close(&self, id: Id) {
+        let key = self.key(&id);
+        if key.may_be_live() {
+            Self::close_owned(key);
+        }
+    }
+
+    #[inline(never)]
+    fn close_owned(key: Key) {
+        let Some(entry) = remove(key) else {
+            return;
+        };
+        let Entry {
+            frame,
+            parent,
+            descriptors,
+            fields,
+            last_exit,
+            inline,
+            entered,
+            ..
+        } = entry;
+        drop(parent);
+        let (
+            Some(Frame {
+                mut record,
+                kind: Kind::Observation,
+                ..
+            }),
+            Some(descriptors),
+        ) = (frame, descriptors)
+        else {
+            return;
+        };
+        let kind = inline
+            .kind()
+            .or_else(|| {
+                // As the server does: a span that names a model is a generation.
+                let named = record.descriptor.kind() == ObservationType::Span;
+                (named && fields.as_ref().is_some_and(|f| f.names_a_model()))
+                    .then_some(ObservationType::Generation)
+            })
+            .unwrap_or_else(|| record.descriptor.kind());
+        record.descriptor = descriptors.of(kind);
+        if fields.is_some() {
+            fields::finish(&mut record, kind, fields);
+        }
+        // The end is the last exit: a handle or a clone dropped later does not stretch it.
+        let end = if entered { last_exit } else { clock::now() };
+        record.close(end);
+        context::hand_off(record);
     }
 }
 
@@ -149,11 +522,14 @@ where
         let descriptors = select::descriptors(attrs.metadata());
         let mut inline = Inline::default();
         let mut fields = None;
-        attrs.record(&mut Visitor {
-            inline: &mut inline,
-            fields: &mut fields,
-            other_fields: self.other_fields,
-        });
+        if descriptors.plan.visits(self.other_fields) {
+            attrs.record(&mut Visitor {
+                plan: &descriptors.plan,
+                inline: &mut inline,
+                fields: &mut fields,
+                other_fields: self.other_fields,
+            });
+        }
         // The explicit parent if it is converted; else the current observation of this
         // thread (never tracing's current span: its parents may be filtered out).
         let explicit = attrs.parent().and_then(|p| self.explicit_parent(p));
@@ -178,7 +554,9 @@ where
             .map(Frame::parent),
         })
         .flatten();
-        if let Some(trace) = fields.as_mut().and_then(|f| f.trace.take())
+        if let Some(trace) = fields
+            .as_mut()
+            .and_then(|f: &mut Box<Fields>| f.trace.take())
             && let Some(record) = frame.as_mut().and_then(Frame::observation)
         {
             apply_trace(record, &trace);
@@ -192,47 +570,19 @@ where
             });
         }
         let parent = frame.as_ref().and_then(Frame::as_parent);
-        let entry = Entry {
-            frame,
-            parent,
-            descriptors,
-            inline,
-            fields,
-            entered: false,
-            last_exit: Timestamp::ZERO,
-        };
-        let key = self.key(id);
-        shard(key).lock().insert(key, entry);
-    }
-
-    fn on_record(&self, id: &Id, values: &Values<'_>, _ctx: Context<'_, S>) {
-        let key = self.key(id);
-        let mut shard = shard(key).lock();
-        let Some(entry) = shard.get_mut(&key) else {
-            return;
-        };
-        values.record(&mut Visitor {
-            inline: &mut entry.inline,
-            fields: &mut entry.fields,
-            other_fields: self.other_fields,
+        let marker = frame.as_ref().is_some_and(|f| f.kind != Kind::Observation);
+        insert(self.key(id), |entry| {
+            *entry = Entry {
+                frame,
+                parent,
+                descriptors: Some(descriptors),
+                fields,
+                last_exit: Timestamp::ZERO,
+                inline,
+                marker,
+                entered: false,
+            };
         });
-        let Some(trace) = entry.fields.as_mut().and_then(|f| f.trace.take()) else {
-            return;
-        };
-        match entry.frame.as_mut() {
-            Some(frame) => {
-                if let Some(record) = frame.observation() {
-                    apply_trace(record, &trace);
-                }
-            }
-            None => {
-                drop(shard);
-                // Entered here (or on another thread, where this cannot reach): the frames
-                // of its trace on this thread's stack take them, as with
-                // `update_current_trace`.
-                with_local(|l| l.update_trace(&trace));
-            }
-        }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -243,8 +593,10 @@ where
             return;
         };
         let key = self.key(&span.id());
-        let mut shard = shard(key).lock();
-        let Some(entry) = shard.get_mut(&key) else {
+        if !key.may_be_live() {
+            return;
+        }
+        let Some(mut entry) = lookup(key) else {
             return;
         };
         let fields = entry.fields.get_or_insert_with(Default::default);
@@ -253,108 +605,6 @@ where
             event.record(&mut message);
             fields.event_error = Some(message.into_text());
         }
-    }
-
-    fn on_enter(&self, id: &Id, _ctx: Context<'_, S>) {
-        let key = self.key(id);
-        let (frame, own) = {
-            let mut shard = shard(key).lock();
-            let Some(entry) = shard.get_mut(&key) else {
-                return;
-            };
-            entry.entered = true;
-            match entry.frame.take() {
-                Some(frame) => (Some(frame), true),
-                // Another thread has it: a parent frame standing for it.
-                None => (entry.parent.clone().map(Frame::parent), false),
-            }
-        };
-        let pushed = match frame {
-            Some(frame) => {
-                let (observation, kind) = (frame.record.id, frame.kind);
-                let mut slot = Some(frame);
-                let pushed = with_local(|l| slot.take().map(|frame| l.push(frame)));
-                match (pushed, slot) {
-                    (Some(_), _) if own => Pushed::Own(observation, kind),
-                    (Some(_), _) => Pushed::Parent(observation),
-                    // Thread-locals unusable (teardown): the frame stays in the table.
-                    (None, frame) => {
-                        if own && let Some(entry) = shard(key).lock().get_mut(&key) {
-                            entry.frame = frame;
-                        }
-                        Pushed::Nothing
-                    }
-                }
-            }
-            None => Pushed::Nothing,
-        };
-        let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((key, pushed)));
-    }
-
-    fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
-        let key = self.key(id);
-        let pushed = ENTERED
-            .try_with(|entered| {
-                let mut entered = entered.borrow_mut();
-                let at = entered.iter().rposition(|(k, _)| *k == key)?;
-                Some(entered.remove(at).1)
-            })
-            .ok()
-            .flatten();
-        let now = clock::now();
-        let returned = match pushed {
-            Some(Pushed::Own(observation, kind)) => with_local(|l| {
-                let depth = l.find(observation, kind)?;
-                l.pop(depth)
-            })
-            .flatten(),
-            Some(Pushed::Parent(observation)) => {
-                with_local(|l| {
-                    if let Some(depth) = l.find(observation, Kind::Parent) {
-                        l.pop(depth);
-                    }
-                });
-                None
-            }
-            Some(Pushed::Nothing) | None => None,
-        };
-        let mut shard = shard(key).lock();
-        if let Some(entry) = shard.get_mut(&key) {
-            entry.last_exit = now;
-            if returned.is_some() {
-                entry.frame = returned;
-            }
-        }
-    }
-
-    fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
-        let key = self.key(&id);
-        let Some(entry) = shard(key).lock().remove(&key) else {
-            return;
-        };
-        let Some(mut record) = entry.frame.and_then(Frame::into_observation) else {
-            return;
-        };
-        let kind = entry
-            .inline
-            .kind()
-            .or_else(|| {
-                // As the server does: a span that names a model is a generation.
-                let named = record.descriptor.kind() == ObservationType::Span;
-                (named && entry.fields.as_ref().is_some_and(|f| f.names_a_model()))
-                    .then_some(ObservationType::Generation)
-            })
-            .unwrap_or_else(|| record.descriptor.kind());
-        record.descriptor = entry.descriptors.of(kind);
-        fields::finish(&mut record, kind, entry.fields);
-        // The end is the last exit: a handle or a clone dropped later does not stretch it.
-        let end = if entry.entered {
-            entry.last_exit
-        } else {
-            clock::now()
-        };
-        record.close(end);
-        context::hand_off(record);
     }
 }
 

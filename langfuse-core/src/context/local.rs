@@ -331,6 +331,17 @@ impl Local {
             .rposition(|f| f.kind == kind && f.record.id == id)
     }
 
+    /// The depth and kind of the topmost frame standing for the observation `id`, the
+    /// observation itself or a parent frame for it (attribute scopes are skipped), if any.
+    #[cfg(feature = "tracing-bridge")]
+    pub(crate) fn find_span(&self, id: ObservationId) -> Option<(usize, Kind)> {
+        let depth = self
+            .stack
+            .iter()
+            .rposition(|f| f.kind != Kind::Scope && f.record.id == id)?;
+        Some((depth, self.stack[depth].kind))
+    }
+
     /// The frame at `depth`, if it is still there.
     pub(crate) fn frame_at(&mut self, depth: usize) -> Option<&mut Frame> {
         self.stack.get_mut(depth)
@@ -468,7 +479,7 @@ impl Local {
     /// Moves the frame out of `slot` onto the stack and returns its depth. One copy of the
     /// frame: moving it through `Option::take` and `Vec::push` costs several, on every poll.
     #[inline]
-    fn install(&mut self, slot: &mut Option<Frame>) -> usize {
+    pub(crate) fn install(&mut self, slot: &mut Option<Frame>) -> usize {
         self.stack.reserve(1);
         let depth = self.stack.len();
         if let Some(frame) = slot.as_mut() {
@@ -487,7 +498,7 @@ impl Local {
     /// Moves the frame at `depth` back into `slot` (which is empty), if it is still there:
     /// the inverse of [`Local::install`].
     #[inline]
-    fn uninstall(&mut self, depth: usize, slot: &mut Option<Frame>) {
+    pub(crate) fn uninstall(&mut self, depth: usize, slot: &mut Option<Frame>) {
         if depth + 1 != self.stack.len() {
             *slot = self.pop_slow(depth);
             return;
