@@ -369,20 +369,25 @@ impl Visitor<'_> {
 
     #[inline]
     fn visit(&mut self, field: &Field, value: FieldValue<'_>) {
-        let action = self.plan.action(field);
-        if action.records(self.other_fields) {
-            self.record(action, field.name(), value);
+        match self.plan.action(field) {
+            // The one field most converted spans have, kept out of `record`'s large frame.
+            Action::Operation => {
+                if let FieldValue::Str(operation) = value {
+                    self.inline.operation = type_of_operation(operation);
+                }
+            }
+            action if action.records(self.other_fields) => {
+                self.record(action, field.name(), value);
+            }
+            _ => {}
         }
     }
 
     fn record(&mut self, action: Action, name: &'static str, value: FieldValue<'_>) {
         use Action::*;
         match action {
-            Operation => {
-                if let FieldValue::Str(operation) = value {
-                    self.inline.operation = type_of_operation(operation);
-                }
-            }
+            // Taken by `visit`.
+            Operation => {}
             Type => {
                 self.inline.explicit = value.text().parse().ok();
             }

@@ -15,52 +15,94 @@ use super::fields::Plan;
 use crate::capture::CaptureSetting;
 use crate::model::{Descriptor, ObservationType};
 
-/// The per-layer filter: spans with `gen_ai.*` or `langfuse.*` fields, spans of the chosen
-/// targets (or all spans), and ERROR events (which mark the converted span they occur in).
-#[derive(Debug, Clone, Default)]
+/// Which spans and events the layer takes: spans with `gen_ai.*` or `langfuse.*` fields,
+/// spans of the chosen targets (or all spans), and ERROR events (which mark the converted span
+/// they occur in). The per-layer filter and the layer each hold one (the layer to skip the
+/// spans it does not take, which the filter may have let through; see `callsite_enabled`),
+/// each with its own memo of what it answered for each callsite.
 pub(super) struct Selection {
     pub(super) targets: Vec<String>,
     pub(super) all_spans: bool,
+    /// Nothing else in the subscriber sees spans (the layer sits on the bare registry): the
+    /// callsites it does not take are disabled outright.
+    pub(super) exclusive: bool,
+    memo: Box<[AtomicUsize; MEMO]>,
+}
+
+/// Slots of a selection's memo: more than a service has hot callsites.
+const MEMO: usize = 256;
+
+impl Default for Selection {
+    fn default() -> Self {
+        Self {
+            targets: Vec::new(),
+            all_spans: false,
+            exclusive: false,
+            memo: Box::new([const { AtomicUsize::new(0) }; MEMO]),
+        }
+    }
 }
 
 impl Selection {
+    /// The descriptors of a span's callsite if the layer converts its spans; `None` for the
+    /// callsites it ignores, and for events.
+    ///
+    /// Asked for every span that reaches the layer, so answered from the memo: a slot holds
+    /// the address of the callsite's descriptors when they are taken, else the callsite's
+    /// own address with its low bit set (both are word-aligned). A collision only replaces an
+    /// answer, worked out again when next asked.
     #[inline]
+    pub(super) fn converts(
+        &self,
+        metadata: &'static Metadata<'static>,
+    ) -> Option<&'static Descriptors> {
+        let address = metadata as *const Metadata<'static> as usize;
+        let slot = &self.memo[(address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % MEMO];
+        let known = slot.load(Ordering::Acquire);
+        if known == address | 1 {
+            return None;
+        }
+        if known != 0 && known & 1 == 0 {
+            // SAFETY: untagged values in the memo are only ever addresses of descriptors,
+            // which the table of `descriptors` never frees.
+            let descriptors = unsafe { &*(known as *const Descriptors) };
+            if descriptors.metadata == address {
+                return Some(descriptors);
+            }
+        }
+        self.decide(metadata, slot)
+    }
+
+    #[cold]
+    fn decide(
+        &self,
+        metadata: &'static Metadata<'static>,
+        slot: &AtomicUsize,
+    ) -> Option<&'static Descriptors> {
+        let taken = (metadata.is_span() && self.selects(metadata)).then(|| descriptors(metadata));
+        let answer = match taken {
+            Some(descriptors) => descriptors as *const Descriptors as usize,
+            None => metadata as *const Metadata<'static> as usize | 1,
+        };
+        slot.store(answer, Ordering::Release);
+        taken
+    }
+
     fn selects(&self, metadata: &Metadata<'_>) -> bool {
         if metadata.is_event() {
             return *metadata.level() == Level::ERROR;
         }
         self.all_spans
             || has_genai_fields(metadata)
-            || (!self.targets.is_empty()
-                && self
-                    .targets
-                    .iter()
-                    .any(|t| target_matches(metadata.target(), t)))
+            || self
+                .targets
+                .iter()
+                .any(|t| target_matches(metadata.target(), t))
     }
 }
-
-/// Answers of [`declares_genai_fields`] by callsite address: `enabled` asks again for every
-/// span of a callsite that another layer keeps alive (its interest is then "sometimes"), and
-/// the answer never changes. A slot holds the address with the answer in its low bit; a
-/// collision only replaces an answer, recomputed when next asked.
-static GENAI: [AtomicUsize; 512] = [const { AtomicUsize::new(0) }; 512];
 
 /// Whether a callsite declares a field of the GenAI conventions or of Langfuse's own.
-#[inline]
 fn has_genai_fields(metadata: &Metadata<'_>) -> bool {
-    let address = metadata as *const Metadata<'_> as usize;
-    let slot = &GENAI[(address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) % GENAI.len()];
-    let known = slot.load(Ordering::Relaxed);
-    if known & !1 == address {
-        return known & 1 == 1;
-    }
-    let declares = declares_genai_fields(metadata);
-    slot.store(address | usize::from(declares), Ordering::Relaxed);
-    declares
-}
-
-#[cold]
-fn declares_genai_fields(metadata: &Metadata<'_>) -> bool {
     metadata.fields().iter().any(|f| {
         let name = f.name();
         name.starts_with("gen_ai.") || name.starts_with("langfuse.")
@@ -76,18 +118,27 @@ fn target_matches(target: &str, wanted: &str) -> bool {
 
 impl<S> Filter<S> for Selection {
     fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        // Only asked for callsites whose interest is "sometimes" (another layer's filter
+        // decides per span); rare enough to need no memo.
         self.selects(metadata)
     }
 
     fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
-        if !self.selects(metadata) {
-            return Interest::never();
-        }
-        if metadata.is_span() {
+        if self.selects(metadata) {
             // Built here, once, rather than on the first span.
-            descriptors(metadata);
+            self.converts(metadata);
+            return Interest::always();
         }
-        Interest::always()
+        // Alone on the registry, `never` disables the callsite: it costs nothing. Beside
+        // other layers, `never` would make its interest "sometimes" wherever another layer
+        // wants it (per-layer filtering then asks every filter about every span of it, which
+        // costs that layer's spans more than the layer's own check in `on_new_span`); so it
+        // stays theirs to decide.
+        if self.exclusive {
+            Interest::never()
+        } else {
+            Interest::always()
+        }
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {

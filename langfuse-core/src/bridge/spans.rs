@@ -6,17 +6,19 @@
 //! frame waits in the table while the span is not entered. Entering the span moves the frame
 //! onto the thread's stack, where it is the current observation (what `#[observe]` functions
 //! and the update API find), and exiting moves it back, as the future wrapper does for each
-//! poll. A span entered on a second thread while the first has it pushes a parent frame
-//! there. Closing the span ends the observation at its last exit.
+//! poll. A span entered while its frame is elsewhere (on another thread, or lower on this
+//! one), or one in a sampled-out trace, pushes a stand-in for it instead: a parent frame
+//! marked as the layer's, which its exit pops. Closing the span ends the observation at its
+//! last exit.
 //!
 //! The table is not the registry's span extensions: inserting an extension allocates, and a
-//! converted span allocates nothing here beyond the values it records. It is sharded by span
-//! id, each shard a small map behind its own lock, so threads working on different spans do
-//! not meet. In front of it, a fixed array of counters (by the same hash) says which ids may
-//! be in it, so that the callbacks of a span the layer does not own return after one load,
-//! without a lock (the layer sees every span's enter, exit and close; see `super::Layer`).
+//! converted span allocates nothing here beyond the values it records. Each span's entry
+//! sits in place in a slot found from its id's hash, behind the slot's own lock, so threads
+//! working on different spans do not meet; a span whose slot is taken goes to an overflow
+//! map. Each slot also holds the id of its span in an atomic, read first by every callback:
+//! the callbacks of a span the layer does not own return after one load, without a lock (the
+//! layer sees every span's enter, exit and close; see `super::Layer`).
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -28,16 +30,16 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::{self, EventMessage, Fields, Inline, Visitor};
-use super::select::{self, Descriptors};
+use super::select::{Descriptors, Selection};
 use crate::clock::{self, Timestamp};
 use crate::context::{self, Frame, Kind, ParentChoice, ParentContext, with_local};
 use crate::lifecycle;
 use crate::model::{ObservationType, TraceAttributes};
 
 /// A span as the table knows it: the layer instance (several subscribers, each with its own
-/// span ids, can live in one process) and the span's id, with their hash, computed once per
-/// callback: its top bits pick the slot, the next ones the overflow shard, the rest feed the
-/// overflow map.
+/// span ids, can live in one process) and the span's id, with the id's hash: its top bits
+/// pick the slot, the next ones the overflow shard, the rest feed the overflow map. Spans of
+/// two instances with the same id share a slot; the instance tells them apart under the lock.
 #[derive(Clone, Copy)]
 struct Key {
     instance: u64,
@@ -48,12 +50,11 @@ struct Key {
 impl Key {
     #[inline(always)]
     fn new(instance: u64, id: u64) -> Self {
-        // A multiplicative hash, folded so that its low bits depend on every bit of the id.
-        let m = (id ^ instance.rotate_left(48)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // One multiplication: every callback of every span (converted or not) computes it.
         Key {
             instance,
             id,
-            hash: m ^ (m >> 29),
+            hash: id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         }
     }
 
@@ -115,19 +116,18 @@ impl Hasher for KeyHasher {
 /// What the table holds for one converted span. Only its frame moves on enter and exit, in
 /// one copy each way; the rest stays in place from the span's creation to its close.
 struct Entry {
-    /// The observation's frame (or, in a sampled-out trace, a marker frame) while no thread
-    /// has it on its stack.
+    /// The observation's frame while no thread has it on its stack; always `None` for a
+    /// span in a sampled-out trace, which only ever pushes stand-ins.
     frame: Option<Frame>,
-    /// What a thread entering the span while another has the frame pushes instead.
+    /// What a stand-in for the span is made of (the observation as a parent, or the
+    /// sampled-out trace), and what a converted child naming the span as its explicit parent
+    /// attaches to.
     parent: Option<ParentContext>,
     /// The span's callsite; `None` in a vacant slot.
     descriptors: Option<&'static Descriptors>,
     fields: Option<Box<Fields>>,
     last_exit: Timestamp,
     inline: Inline,
-    /// The frame is a marker for a sampled-out trace: the same as the parent frames pushed
-    /// for it, so any of them can go back to the table.
-    marker: bool,
     entered: bool,
 }
 
@@ -142,9 +142,35 @@ impl Entry {
             operation: None,
             explicit: None,
         },
-        marker: false,
         entered: false,
     };
+}
+
+/// What a closing span leaves of its entry: the rest is dropped in place.
+struct Closed {
+    frame: Option<Frame>,
+    descriptors: &'static Descriptors,
+    fields: Option<Box<Fields>>,
+    last_exit: Timestamp,
+    inline: Inline,
+    entered: bool,
+}
+
+impl Entry {
+    /// Takes what the span's end needs out of the entry and leaves it vacant.
+    #[inline]
+    fn vacate(&mut self) -> Option<Closed> {
+        let descriptors = self.descriptors.take()?;
+        self.parent = None;
+        Some(Closed {
+            frame: self.frame.take(),
+            descriptors,
+            fields: self.fields.take(),
+            last_exit: self.last_exit,
+            inline: self.inline,
+            entered: self.entered,
+        })
+    }
 }
 
 /// One slot of the table: a converted span's entry in place, found from its id's hash with
@@ -251,16 +277,16 @@ fn insert_overflow(key: Key, fill: impl FnOnce(&mut Entry)) {
     }
 }
 
-/// Removes a span, returning its entry.
+/// Removes a span, returning what its end needs.
 #[inline]
-fn remove(key: Key) -> Option<Entry> {
+fn remove(key: Key) -> Option<Closed> {
     let slot = key.slot();
     if slot.id.load(Ordering::Relaxed) == key.id {
         let mut held = slot.held.lock();
         if held.id == key.id && held.instance == key.instance {
             held.id = 0;
             slot.id.store(0, Ordering::Relaxed);
-            return Some(std::mem::replace(&mut held.entry, Entry::VACANT));
+            return held.entry.vacate();
         }
     }
     if slot.overflow.load(Ordering::Relaxed) != 0 {
@@ -270,22 +296,15 @@ fn remove(key: Key) -> Option<Entry> {
 }
 
 #[cold]
-fn remove_overflow(key: Key) -> Option<Entry> {
+fn remove_overflow(key: Key) -> Option<Closed> {
     let mut shard = key.shard().lock();
     let mut boxed = shard.live.remove(&key)?;
     key.slot().overflow.fetch_sub(1, Ordering::Relaxed);
-    let entry = std::mem::replace(&mut *boxed, Entry::VACANT);
+    let closed = boxed.vacate();
     if shard.spare.len() < SPARE {
         shard.spare.push(boxed);
     }
-    Some(entry)
-}
-
-thread_local! {
-    /// How many parent frames the layer has pushed on this thread (for spans whose frame
-    /// another thread, or an outer enter on this one, has) and not yet popped: when none is,
-    /// a parent frame found above a span's own frame at its exit is not the layer's.
-    static STAND_INS: Cell<u32> = const { Cell::new(0) };
+    closed
 }
 
 static INSTANCES: AtomicU64 = AtomicU64::new(1);
@@ -294,6 +313,8 @@ static INSTANCES: AtomicU64 = AtomicU64::new(1);
 /// span callbacks below directly.
 pub(super) struct Bridge {
     instance: u64,
+    /// The same choice as the per-layer filter's.
+    pub(super) selection: Selection,
     pub(super) other_fields: bool,
     #[cfg(feature = "opentelemetry")]
     pub(super) otel: super::otel::Correlation,
@@ -303,6 +324,7 @@ impl Bridge {
     pub(super) fn new() -> Self {
         Self {
             instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
+            selection: Selection::default(),
             other_fields: false,
             #[cfg(feature = "opentelemetry")]
             otel: Default::default(),
@@ -344,20 +366,15 @@ impl Bridge {
             let _ = with_local(|l| l.install(&mut entry.frame));
             return;
         }
-        // Another thread has it, or an outer enter on this one: a parent frame standing
-        // for it.
         let Some(parent) = entry.parent.clone() else {
             return;
         };
         drop(entry);
-        let frame = Frame::parent(parent);
-        if with_local(|l| l.push(frame)).is_some() {
-            let _ = STAND_INS.try_with(|n| n.set(n.get() + 1));
-        }
+        let _ = with_local(|l| l.push(Frame::stand_in(parent)));
     }
 
-    /// Takes the span's frame off this thread's stack: its own frame back to the table, a
-    /// parent frame pushed for it dropped.
+    /// Takes what the span's enter pushed off this thread's stack: its own frame back to
+    /// the table, a stand-in dropped.
     #[inline(always)]
     pub(super) fn exit(&self, id: &Id) {
         let key = self.key(id);
@@ -377,33 +394,11 @@ impl Bridge {
         let Some(observation) = entry.parent.as_ref().map(|p| p.id) else {
             return;
         };
-        let marker = entry.marker;
         let slot = &mut entry.frame;
-        with_local(|l| {
-            let Some((mut depth, kind)) = l.find_span(observation) else {
-                return;
-            };
-            if kind == Kind::Parent && !marker {
-                let stand_ins = STAND_INS.try_with(Cell::get).unwrap_or(0);
-                if stand_ins > 0 {
-                    let _ = STAND_INS.try_with(|n| n.set(stand_ins - 1));
-                    l.pop(depth);
-                    return;
-                }
-                // Not one of the layer's: someone else's parent frame for this
-                // observation (a context entered inside the span and still held). The
-                // span's own frame is below it.
-                let Some(own) = l.find(observation, Kind::Observation) else {
-                    return;
-                };
-                depth = own;
-            }
-            if kind == Kind::Observation || slot.is_none() {
-                l.uninstall(depth, slot);
-            } else {
-                // A marker frame while the table holds another copy of it.
-                l.pop(depth);
-            }
+        with_local(|l| match l.find_entered(observation) {
+            Some((depth, true)) => l.uninstall(depth, slot),
+            Some((depth, false)) => drop(l.pop(depth)),
+            None => {}
         });
     }
 
@@ -431,7 +426,12 @@ impl Bridge {
             fields: &mut entry.fields,
             other_fields: self.other_fields,
         });
-        let Some(trace) = entry.fields.as_mut().and_then(|f| f.trace.take()) else {
+        let Some(trace) = entry
+            .fields
+            .as_mut()
+            .filter(|f| f.trace.is_some())
+            .and_then(|f| f.trace.take())
+        else {
             return;
         };
         match entry.frame.as_mut() {
@@ -461,32 +461,15 @@ impl Bridge {
 
     #[inline(never)]
     fn close_owned(key: Key) {
-        let Some(entry) = remove(key) else {
+        let Some(closed) = remove(key) else {
             return;
         };
-        let Entry {
-            frame,
-            parent,
-            descriptors,
-            fields,
-            last_exit,
-            inline,
-            entered,
-            ..
-        } = entry;
-        drop(parent);
-        let (
-            Some(Frame {
-                mut record,
-                kind: Kind::Observation,
-                ..
-            }),
-            Some(descriptors),
-        ) = (frame, descriptors)
-        else {
+        let Some(mut record) = closed.frame.and_then(Frame::into_observation) else {
             return;
         };
-        let kind = inline
+        let fields = closed.fields;
+        let kind = closed
+            .inline
             .kind()
             .or_else(|| {
                 // As the server does: a span that names a model is a generation.
@@ -495,12 +478,16 @@ impl Bridge {
                     .then_some(ObservationType::Generation)
             })
             .unwrap_or_else(|| record.descriptor.kind());
-        record.descriptor = descriptors.of(kind);
+        record.descriptor = closed.descriptors.of(kind);
         if fields.is_some() {
             fields::finish(&mut record, kind, fields);
         }
         // The end is the last exit: a handle or a clone dropped later does not stretch it.
-        let end = if entered { last_exit } else { clock::now() };
+        let end = if closed.entered {
+            closed.last_exit
+        } else {
+            clock::now()
+        };
         record.close(end);
         context::hand_off(record);
     }
@@ -515,11 +502,38 @@ where
         self.otel.register(dispatch);
     }
 
+    #[inline]
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // Beside other layers, the filter lets the spans of every callsite through (see
+        // `Selection`'s `callsite_enabled`): those the layer does not take stop here.
+        if let Some(descriptors) = self.selection.converts(attrs.metadata()) {
+            self.convert(attrs, id, descriptors, &ctx);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if *event.metadata().level() != tracing::Level::ERROR {
+            return;
+        }
+        self.mark_error(event, &ctx);
+    }
+}
+
+impl Bridge {
+    /// Begins the observation of a new converted span.
+    #[inline(never)]
+    fn convert<S>(
+        &self,
+        attrs: &Attributes<'_>,
+        id: &Id,
+        descriptors: &'static Descriptors,
+        ctx: &Context<'_, S>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         if !lifecycle::starts_allowed() {
             return;
         }
-        let descriptors = select::descriptors(attrs.metadata());
         let mut inline = Inline::default();
         let mut fields = None;
         if descriptors.plan.visits(self.other_fields) {
@@ -534,61 +548,54 @@ where
         // thread (never tracing's current span: its parents may be filtered out).
         let explicit = attrs.parent().and_then(|p| self.explicit_parent(p));
         #[cfg(feature = "opentelemetry")]
-        let explicit = explicit.or_else(|| self.otel.parent_of_root(attrs, &ctx));
+        let explicit = explicit.or_else(|| self.otel.parent_of_root(attrs, ctx));
         #[cfg(not(feature = "opentelemetry"))]
-        let _ = &ctx;
+        let _ = ctx;
         let choice = match &explicit {
             Some(parent) => ParentChoice::Given(parent.as_ref()),
             None => ParentChoice::Current,
         };
         let descriptor = descriptors.of(inline.kind().unwrap_or_default());
-        let mut frame = with_local(|l| match l.begin(descriptor, choice) {
-            Some(frame) => Some(frame),
-            // Under a sampled-out parent: a marker, so that what runs inside the span stays
-            // out of the trace on any thread.
-            None => match choice {
-                ParentChoice::Given(parent) => parent.cloned(),
-                ParentChoice::Current => l.current_parent(),
-            }
-            .filter(|p| !p.sampled)
-            .map(Frame::parent),
-        })
-        .flatten();
-        if let Some(trace) = fields
-            .as_mut()
-            .and_then(|f: &mut Box<Fields>| f.trace.take())
-            && let Some(record) = frame.as_mut().and_then(Frame::observation)
-        {
-            apply_trace(record, &trace);
-            // As `update_current_trace` from inside the span: the ancestors on this thread
-            // carry them too.
-            let trace_id = record.trace_id;
+        insert(self.key(id), |entry| {
+            // Begun straight into the table's slot, which holds the frame from here on.
             with_local(|l| {
-                if l.current_parent().is_some_and(|p| p.trace_id == trace_id) {
-                    l.update_trace(&trace);
+                entry.frame = l.begin(descriptor, choice);
+                if entry.frame.is_none() {
+                    // Under a sampled-out parent: its stand-ins keep what runs inside the
+                    // span out of the trace, on any thread.
+                    entry.parent = match choice {
+                        ParentChoice::Given(parent) => parent.cloned(),
+                        ParentChoice::Current => l.current_parent(),
+                    }
+                    .filter(|p| !p.sampled);
                 }
             });
-        }
-        let parent = frame.as_ref().and_then(Frame::as_parent);
-        let marker = frame.as_ref().is_some_and(|f| f.kind != Kind::Observation);
-        insert(self.key(id), |entry| {
-            *entry = Entry {
-                frame,
-                parent,
-                descriptors: Some(descriptors),
-                fields,
-                last_exit: Timestamp::ZERO,
-                inline,
-                marker,
-                entered: false,
-            };
+            match entry.frame.as_mut() {
+                Some(frame) if frame.kind == Kind::Observation => {
+                    if let Some(fields) = fields.as_mut().filter(|f| f.trace.is_some()) {
+                        start_with_trace(frame, fields);
+                    }
+                    entry.parent = frame.as_parent();
+                }
+                // A new trace that sampling dropped: stand-ins only, as above.
+                Some(_) => entry.parent = entry.frame.take().and_then(|f| f.as_parent()),
+                None => {}
+            }
+            entry.descriptors = Some(descriptors);
+            entry.fields = fields;
+            entry.last_exit = Timestamp::ZERO;
+            entry.inline = inline;
+            entry.entered = false;
         });
     }
 
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if *event.metadata().level() != tracing::Level::ERROR {
-            return;
-        }
+    /// An ERROR event inside a converted span: the span's observation fails with its
+    /// message, if nothing else set one.
+    #[cold]
+    fn mark_error<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let Some(span) = ctx.event_span(event) else {
             return;
         };
@@ -606,6 +613,22 @@ where
             fields.event_error = Some(message.into_text());
         }
     }
+}
+
+/// Trace attributes recorded at a span's creation: on its observation and, as with
+/// `update_current_trace` from inside the span, on its ancestors on this thread.
+#[cold]
+fn start_with_trace(frame: &mut Frame, fields: &mut Fields) {
+    let Some(trace) = fields.trace.take() else {
+        return;
+    };
+    apply_trace(&mut frame.record, &trace);
+    let trace_id = frame.record.trace_id;
+    with_local(|l| {
+        if l.current_parent().is_some_and(|p| p.trace_id == trace_id) {
+            l.update_trace(&trace);
+        }
+    });
 }
 
 /// Trace attributes recorded on a span: on its observation and, through its attributes, on

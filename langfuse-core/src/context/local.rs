@@ -322,24 +322,18 @@ impl Local {
         Some(frame)
     }
 
-    /// The depth of the topmost frame of `kind` standing for the observation `id`, if any:
-    /// where a frame pushed for a `tracing` span is found again when the span exits.
+    /// The depth of the topmost frame a `tracing` span's enter pushed for the observation
+    /// `id` (the observation's own frame, or a stand-in for it), and whether it is the
+    /// observation's own: what the span's exit takes back. Other frames for the same
+    /// observation (a context entered inside the span) are passed over.
     #[cfg(feature = "tracing-bridge")]
-    pub(crate) fn find(&self, id: ObservationId, kind: Kind) -> Option<usize> {
-        self.stack
-            .iter()
-            .rposition(|f| f.kind == kind && f.record.id == id)
-    }
-
-    /// The depth and kind of the topmost frame standing for the observation `id`, the
-    /// observation itself or a parent frame for it (attribute scopes are skipped), if any.
-    #[cfg(feature = "tracing-bridge")]
-    pub(crate) fn find_span(&self, id: ObservationId) -> Option<(usize, Kind)> {
-        let depth = self
-            .stack
-            .iter()
-            .rposition(|f| f.kind != Kind::Scope && f.record.id == id)?;
-        Some((depth, self.stack[depth].kind))
+    #[inline]
+    pub(crate) fn find_entered(&self, id: ObservationId) -> Option<(usize, bool)> {
+        let depth = self.stack.iter().rposition(|f| {
+            f.record.id == id
+                && (f.kind == Kind::Observation || f.record.flags & flags::STAND_IN != 0)
+        })?;
+        Some((depth, self.stack[depth].kind == Kind::Observation))
     }
 
     /// The frame at `depth`, if it is still there.
