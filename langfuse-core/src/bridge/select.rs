@@ -57,7 +57,8 @@ impl Selection {
         metadata: &'static Metadata<'static>,
     ) -> Option<&'static Descriptors> {
         let address = metadata as *const Metadata<'static> as usize;
-        let slot = &self.memo[(address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % MEMO];
+        let hash = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &self.memo[(hash >> 56) as usize % MEMO];
         let known = slot.load(Ordering::Acquire);
         if known == address | 1 {
             return None;
