@@ -39,6 +39,14 @@
 //! `tokio::spawn` or `std::thread::spawn` by itself: use [`spawn`],
 //! [`ObservationExt::in_current_observation`] or [`current_context`].
 //!
+//! # Prompts
+//!
+//! [`get_prompt`] fetches prompts managed in Langfuse through a cache that never stalls a
+//! request: a fresh hit costs no I/O and no lock, an expired prompt is served at once and
+//! refreshed in the background, a miss waits a bounded time for one shared request, and an
+//! outage serves the last good version (see [`prompts`]). Link a prompt to the generation
+//! that used it with [`ObservationUpdate::prompt`].
+//!
 //! # Datasets and experiments
 //!
 //! [`datasets`] reads and writes Langfuse datasets; [`experiments`] runs a task over one (or
@@ -51,8 +59,45 @@
 //! [`Langfuse::builder`] in code. Without keys, tracing is disabled (one warning) and an
 //! observation costs about a nanosecond. `LANGFUSE_EXPORTER=console` prints traces to stderr
 //! instead of shipping them.
+//!
+//! # Cargo features
+//!
+//! The package is `langfuse-rust` (`cargo add langfuse-rust`; the name `langfuse` is taken on
+//! crates.io); its library is `langfuse`, the name code uses.
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | `rustls` (default) | HTTPS through rustls with the ring provider (no C toolchain beyond `cc`, no system libraries) |
+//! | `rustls-aws-lc` | HTTPS through rustls with aws-lc-rs instead |
+//! | `native-tls` | HTTPS through the platform's TLS (OpenSSL on Linux) |
+//! | `testing` | `langfuse::testing`: an in-memory recorder for your tests (dev-dependencies only) |
+//! | `tracing` | `langfuse::tracing`: `tracing` spans (axum, rig, genai...) as observations |
+//! | `opentelemetry` | with `tracing`: observations join the trace of `tracing-opentelemetry` |
+//! | `async-openai` | `langfuse::openai`: async-openai's calls as generations, with usage and time to first token |
+//!
+//! Without any TLS feature only `http://` endpoints work (a local OpenTelemetry Collector).
+//!
+//! # Stability
+//!
+//! This crate follows semantic versioning for everything it documents: the `#[observe]`
+//! arguments, the functions, types and methods above and their behaviour, the configuration
+//! variables. Before 1.0, a minor version (0.x) may break them, and the CHANGELOG says how.
+//! The `__private` module is not part of that promise: it is what `#[observe]` expands to,
+//! changes with every release, and must not be used directly; neither is the
+//! `bench-internals` feature. The minimum supported Rust version is 1.88; raising it is a
+//! minor change.
+
+// docs.rs builds with `--cfg docsrs` and every feature: feature-gated items say which feature
+// they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The runtime crate names the bridge's feature `tracing-bridge`; users enable `tracing` here.
+#![cfg_attr(docsrs, doc(auto_cfg(hide(feature = "tracing-bridge"))))]
 
 pub use langfuse_core::*;
+// Named here, so that docs.rs shows this crate's feature name for it.
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use langfuse_core::tracing;
 pub use langfuse_macros::observe;
 
 /// The README's Rust examples, compiled and run as doctests so that they stay true.

@@ -377,7 +377,7 @@ fn other_trace_request() -> ExportTraceServiceRequest {
 #[tokio::test]
 async fn waiting_for_a_trace_returns_only_its_spans() {
     let receiver = Receiver::start();
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     for request in [other_trace_request(), export_request()] {
         let response = client
             .post(receiver.traces_url())

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use langfuse::{ObservationId, Stats, TraceId, observe};
+use langfuse::{ObservationId, TraceId, observe};
 use support::setup::{self, WAIT};
 use support::{ReceivedSpan, Receiver};
 
@@ -90,46 +90,6 @@ fn boxed_node(
     Box::pin(async_node(seed, depth, parent))
 }
 
-/// The spans of the accepted exports, each request body counted once, for a flush that
-/// returned complete (every batch was answered 2xx, and the receiver logs a request before it
-/// answers, so nothing is still on its way). On a loaded machine the receiver can take longer
-/// than the SDK's timeout (5 s by default) to answer a request it accepted; the SDK then sends
-/// the batch again, as it must, since it cannot know that the first copy arrived (Langfuse
-/// keeps one span per id). Such a resend is the same body, and there are no more of them than
-/// retries; apart from them, every span must arrive exactly once.
-fn spans_once(receiver: &Receiver, stats: &Stats) -> Vec<ReceivedSpan> {
-    let mut bodies = HashSet::new();
-    let mut resent = 0;
-    let mut spans = Vec::new();
-    for request in receiver.trace_requests() {
-        if !request.accepted() {
-            continue;
-        }
-        if !bodies.insert(request.body) {
-            resent += 1;
-            continue;
-        }
-        let export = request.export.expect("an accepted export was decoded");
-        for resource_spans in export.resource_spans {
-            let resource = resource_spans.resource.unwrap_or_default();
-            for scope_spans in resource_spans.scope_spans {
-                let scope = scope_spans.scope.unwrap_or_default();
-                spans.extend(scope_spans.spans.into_iter().map(|span| ReceivedSpan {
-                    span,
-                    resource: resource.clone(),
-                    scope: scope.clone(),
-                }));
-            }
-        }
-    }
-    assert!(
-        resent <= stats.retries,
-        "{resent} batches arrived twice, after {} retries: {stats:?}",
-        stats.retries
-    );
-    spans
-}
-
 fn span_id(span: &ReceivedSpan) -> ObservationId {
     let bytes = span.span.span_id.as_slice().try_into().expect("8 bytes");
     ObservationId::from_bytes(bytes).expect("a valid span id")
@@ -189,7 +149,7 @@ fn random_trees_from_threads_and_migrating_tasks_arrive_whole() {
     assert_eq!(stats.started, created.len() as u64, "{stats:?}");
     assert_eq!(stats.queue_depth, 0, "{stats:?}");
 
-    let spans = spans_once(&receiver, &stats);
+    let spans = receiver.spans_once(&stats);
     assert_eq!(
         spans.len() as u64 + stats.dropped(),
         created.len() as u64,

@@ -26,7 +26,7 @@ fn generate(documents: &[String]) -> String {
             .model_parameters(&serde_json::json!({ "temperature": 0.0 }))
             .usage_details(&serde_json::json!({ "input": 52, "output": 18 }))
             .cost_details(&serde_json::json!({ "total": 0.0004 }))
-            .prompt("answer", 3);
+            .prompt(("answer", 3));
     });
     format!("{} documents", documents.len())
 }

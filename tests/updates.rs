@@ -115,7 +115,7 @@ fn chat_completion() {
             .input(&json!([{ "role": "user", "content": "What is Langfuse?" }]))
             .model("gpt-4o-mini")
             .model_parameters(&json!({ "temperature": 0.2, "max_tokens": 256 }))
-            .prompt("support-answer", 3);
+            .prompt(("support-answer", 3));
     });
     update_current_generation(|generation| {
         generation
@@ -216,7 +216,7 @@ fn search_tool() {
             .usage_details(&json!({ "input": 1 }))
             .cost_details(&json!({ "total": 0.1 }))
             .completion_start_time(UNIX_EPOCH + Duration::from_secs(1_764_039_662))
-            .prompt("unused", 1)
+            .prompt(("unused", 1))
             .metadata(&json!({ "engine": "bm25" }));
     });
 }

@@ -5,9 +5,9 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use langfuse::{Langfuse, Stats, observe};
+use langfuse::{Langfuse, observe};
+use support::Receiver;
 use support::setup::{PUBLIC_KEY, SECRET_KEY, WAIT};
-use support::{ReceivedSpan, Receiver};
 
 const THREADS: usize = 8;
 const TRACES_PER_THREAD: usize = 1_250;
@@ -21,46 +21,6 @@ const TOTAL: usize = THREADS * TRACES_PER_THREAD * (1 + CHILDREN);
 /// soon as everything is delivered, so a generous deadline costs nothing when all is well.
 fn delivery_deadline(observations: u64) -> Duration {
     WAIT + Duration::from_millis(observations)
-}
-
-/// The spans of the accepted exports, each request body counted once, for a flush that
-/// returned complete (every batch was answered 2xx, and the receiver logs a request before it
-/// answers, so nothing is still on its way). On a loaded machine the receiver can take longer
-/// than the SDK's timeout (5 s by default) to answer a request it accepted; the SDK then sends
-/// the batch again, as it must, since it cannot know that the first copy arrived (Langfuse
-/// keeps one span per id). Such a resend is the same body, and there are no more of them than
-/// retries; apart from them, every span must arrive exactly once.
-fn spans_once(receiver: &Receiver, stats: &Stats) -> Vec<ReceivedSpan> {
-    let mut bodies = HashSet::new();
-    let mut resent = 0;
-    let mut spans = Vec::new();
-    for request in receiver.trace_requests() {
-        if !request.accepted() {
-            continue;
-        }
-        if !bodies.insert(request.body) {
-            resent += 1;
-            continue;
-        }
-        let export = request.export.expect("an accepted export was decoded");
-        for resource_spans in export.resource_spans {
-            let resource = resource_spans.resource.unwrap_or_default();
-            for scope_spans in resource_spans.scope_spans {
-                let scope = scope_spans.scope.unwrap_or_default();
-                spans.extend(scope_spans.spans.into_iter().map(|span| ReceivedSpan {
-                    span,
-                    resource: resource.clone(),
-                    scope: scope.clone(),
-                }));
-            }
-        }
-    }
-    assert!(
-        resent <= stats.retries,
-        "{resent} batches arrived twice, after {} retries: {stats:?}",
-        stats.retries
-    );
-    spans
 }
 
 #[observe(capture_input = false, capture_output = false)]
@@ -104,7 +64,7 @@ fn a_hundred_thousand_observations_from_eight_threads_arrive_exactly_once() {
     assert_eq!(stats.exported, TOTAL as u64, "{stats:?}");
     assert_eq!(stats.dropped(), 0, "{stats:?}");
 
-    let spans = spans_once(&receiver, &stats);
+    let spans = receiver.spans_once(&stats);
     assert_eq!(
         spans.len(),
         TOTAL,

@@ -1,4 +1,4 @@
-//! Runtime of the [`langfuse`](https://docs.rs/langfuse) crate: context propagation,
+//! Runtime of the [`langfuse`](https://docs.rs/langfuse-rust) crate: context propagation,
 //! thread-local recording and the exporter thread.
 //!
 //! Use the `langfuse` crate: it re-exports everything here together with `#[observe]`,
@@ -45,7 +45,8 @@
 //! | `observe/` | what `#[observe]` and the manual API call |
 //! | `export/` | the exporter thread: masking, OTLP, HTTP, console, scores |
 //! | [`datasets`] | the datasets API: datasets, items, lazy paging, typed errors |
-//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets |
+//! | [`prompts`] | prompt management: the prompt types and compile, the cache, the fetches on their own thread |
+//! | `client/` | `init`, the client handle, flush, shutdown, stats, trace URLs, datasets, the process' prompts |
 //! | [`experiments`] | `run_experiment`: items under traces, evaluators, scores, progress |
 //! | `testing/` | the in-memory recorder for tests (feature `testing`) |
 //! | `bridge/` | the `tracing` layer (feature `tracing-bridge`; `langfuse::tracing`) |
@@ -61,6 +62,10 @@
 //! inside any runtime (current-thread included), and always return by their deadline.
 
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` and every feature: feature-gated items say which feature
+// they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(feature = "tracing-bridge"))))]
 
 // In layer order: each module uses only those above it (tests/layering.rs). Each layer is a
 // paragraph of its own, so that rustfmt keeps the order.
@@ -90,24 +95,31 @@ mod export;
 
 pub mod datasets;
 
+pub mod prompts;
+
 mod client;
 
 pub mod experiments;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 // Integrations, above every layer they use. The bridge's folder is `bridge/` (its layer's
 // name); its public path is `tracing`.
+// The badge names the `langfuse` crate's feature, `tracing` (this crate's is `tracing-bridge`).
 #[cfg(feature = "tracing-bridge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 #[path = "bridge/mod.rs"]
 pub mod tracing;
 
 #[cfg(feature = "async-openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-openai")))]
 pub mod openai;
 
 pub use client::{
-    Error, FirstCall, Langfuse, LangfuseGuard, current_trace_url, get_client, init, trace_url,
+    Error, FirstCall, Langfuse, LangfuseGuard, current_trace_url, get_client, get_prompt, init,
+    trace_url,
 };
 pub use config::{Compression, Config, ConfigBuilder, ConfigError, DisabledReason, ExporterKind};
 pub use context::{
@@ -121,8 +133,13 @@ pub use model::{
     TraceId, UnknownObservationType, create_trace_id,
 };
 pub use observe::{
-    EnteredObservation, Observation, ObservationBuilder, ObservationUpdate, create_event,
-    start_observation, update_current_generation, update_current_span, update_current_trace,
+    EnteredObservation, Observation, ObservationBuilder, ObservationUpdate, PromptLink,
+    create_event, start_observation, update_current_generation, update_current_span,
+    update_current_trace,
+};
+pub use prompts::{
+    ChatItem, ChatMessage, ChatPrompt, CompileError, CreatePrompt, GetPrompt, Prompt,
+    PromptContent, PromptError, PromptType, TextPrompt, UpdatePromptLabels, Variables,
 };
 pub use scores::{Score, create_score, score_current_span, score_current_trace};
 

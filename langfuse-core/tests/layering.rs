@@ -21,6 +21,7 @@ const LAYERS: &[&str] = &[
     "observe",
     "export",
     "datasets",
+    "prompts",
     "client",
     "experiments",
     "testing",

@@ -1,4 +1,4 @@
-//! The `#[observe]` attribute of the [`langfuse`](https://docs.rs/langfuse) crate, which
+//! The `#[observe]` attribute of the [`langfuse`](https://docs.rs/langfuse-rust) crate, which
 //! re-exports it: depend on `langfuse` and write `use langfuse::observe;`.
 
 mod args;
@@ -97,7 +97,7 @@ use proc_macro2::TokenStream;
 /// ## `parent = expr`
 ///
 /// The observation's parent, in place of the current observation: any expression whose type
-/// implements [`IntoParent`](https://docs.rs/langfuse/latest/langfuse/trait.IntoParent.html),
+/// implements [`IntoParent`](https://docs.rs/langfuse-rust/latest/langfuse/trait.IntoParent.html),
 /// that is a W3C `traceparent` value (`&str`, `String` or `Traceparent`), an
 /// `ObservationContext`, or an `Option` of one of those. It may use the function's arguments,
 /// and is evaluated when the observation starts, before the body runs (for an `async fn`, at
@@ -109,7 +109,7 @@ use proc_macro2::TokenStream;
 /// that does not parse (logged at debug level), falls back to the current context: the
 /// observation is a child of the current observation, or starts a new trace. A bad header
 /// never fails a request. The calling side sends
-/// [`current_traceparent()`](https://docs.rs/langfuse/latest/langfuse/fn.current_traceparent.html).
+/// [`current_traceparent()`](https://docs.rs/langfuse-rust/latest/langfuse/fn.current_traceparent.html).
 ///
 /// ```
 /// # use langfuse::observe;
@@ -342,9 +342,9 @@ use proc_macro2::TokenStream;
 /// ```
 ///
 /// Context does not follow `tokio::spawn` or `std::thread::spawn` by itself: spawn with
-/// [`langfuse::spawn`](https://docs.rs/langfuse/latest/langfuse/fn.spawn.html), or wrap the
+/// [`langfuse::spawn`](https://docs.rs/langfuse-rust/latest/langfuse/fn.spawn.html), or wrap the
 /// future with
-/// [`in_current_observation()`](https://docs.rs/langfuse/latest/langfuse/trait.ObservationExt.html).
+/// [`in_current_observation()`](https://docs.rs/langfuse-rust/latest/langfuse/trait.ObservationExt.html).
 ///
 /// # What it expands to
 ///

@@ -1,6 +1,6 @@
 //! Expansion snapshots: every `tests/expand/NAME.rs` is expanded, pretty-printed and compared
 //! with `tests/expand/NAME.expanded.rs`, which shows what `cargo expand` shows a user.
-//! `LANGFUSE_BLESS=1 cargo test -p langfuse-macros` rewrites the snapshots.
+//! `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros` rewrites the snapshots.
 
 use std::fs;
 use std::path::Path;
@@ -13,6 +13,15 @@ use syn::{Attribute, ImplItem, Item, Meta, TraitItem};
 #[test]
 fn expansions_match_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
+    if !dir.exists()
+        && !Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../.git")
+            .exists()
+    {
+        // A published copy of the crate: the snapshots stay in the repository.
+        eprintln!("no expansion snapshots here (they are not published)");
+        return;
+    }
     let bless = std::env::var_os("LANGFUSE_BLESS").is_some();
     let mut inputs: Vec<_> = fs::read_dir(&dir)
         .unwrap()
@@ -32,7 +41,7 @@ fn expansions_match_snapshots() {
         let name = input.file_name().unwrap().to_str().unwrap();
         let expanded = format!(
             "// `{name}` expanded by #[observe]. Regenerate with \
-             `LANGFUSE_BLESS=1 cargo test -p langfuse-macros`.\n\n{}",
+             `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros`.\n\n{}",
             prettyplease::unparse(&file)
         );
         let snapshot = input.with_extension("expanded.rs");
@@ -47,7 +56,7 @@ fn expansions_match_snapshots() {
     }
     assert!(
         stale.is_empty(),
-        "{}\nrun `LANGFUSE_BLESS=1 cargo test -p langfuse-macros` if the change is intended",
+        "{}\nrun `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros` if the change is intended",
         stale.join("\n")
     );
 }

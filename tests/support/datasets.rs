@@ -147,11 +147,11 @@ impl DatasetServer {
             self.lock().problems.extend(problems);
             return Some(Reply::status(400).with_body(&message));
         }
-        let query = parse_query(request.query.as_deref().unwrap_or(""));
+        let query = super::urls::query_pairs(request.query.as_deref().unwrap_or(""));
         let segments: Vec<&str> = request.path.split('/').collect();
         let (status, answer) = match (request.method.as_str(), segments.as_slice()) {
             ("GET", ["", "api", "public", "v2", "datasets", name]) => {
-                let name = percent_decode(name);
+                let name = super::urls::path_segment(name);
                 let state = self.lock();
                 match state.datasets.iter().find(|d| d["name"] == name.as_str()) {
                     Some(dataset) => (200, dataset.clone()),
@@ -276,38 +276,4 @@ impl DatasetServer {
         }));
         Some(Reply::status(status).with_body(&answer.to_string()))
     }
-}
-
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                percent_decode(&name.replace('+', " ")),
-                percent_decode(&value.replace('+', " ")),
-            )
-        })
-        .collect()
-}
-
-/// `%XX` escapes decoded, as a server reads a path segment or a query value.
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -34,8 +34,10 @@ pub mod datasets;
 pub mod logs;
 pub mod openapi;
 pub mod process;
+pub mod prompts;
 pub mod recorded;
 pub mod setup;
+pub mod urls;
 
 /// Path of the OTLP traces endpoint.
 pub const TRACES_PATH: &str = "/api/public/otel/v1/traces";
@@ -495,6 +497,39 @@ impl Receiver {
             .filter_map(|r| r.export.as_ref())
             .flat_map(flatten)
             .collect()
+    }
+
+    /// The spans of the accepted exports, each request body counted once, for a flush that
+    /// returned complete (every batch was answered 2xx, and the receiver logs a request before
+    /// it answers, so nothing is still on its way). On a loaded machine the receiver can take
+    /// longer than the SDK's timeout (5 s by default) to answer a request it accepted; the SDK
+    /// then sends the batch again, as it must, since it cannot know that the first copy
+    /// arrived (Langfuse keeps one span per id). Such a resend is the same body, and there are
+    /// no more of them than `stats` counts retries; apart from them, every span must arrive
+    /// exactly once.
+    pub fn spans_once(&self, stats: &langfuse::Stats) -> Vec<ReceivedSpan> {
+        let log = lock(&self.shared.log);
+        let mut bodies = std::collections::HashSet::new();
+        let mut resent = 0;
+        let mut spans = Vec::new();
+        for request in log.iter().filter(|r| r.path == TRACES_PATH && r.accepted()) {
+            if !bodies.insert(&request.body) {
+                resent += 1;
+                continue;
+            }
+            spans.extend(flatten(
+                request
+                    .export
+                    .as_ref()
+                    .expect("an accepted export was decoded"),
+            ));
+        }
+        assert!(
+            resent <= stats.retries,
+            "{resent} batches arrived twice, after {} retries: {stats:?}",
+            stats.retries
+        );
+        spans
     }
 
     /// Parsed JSON bodies of every accepted POST to the scores path.

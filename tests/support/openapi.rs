@@ -100,14 +100,7 @@ pub fn check_request(method: &str, path_and_query: &str, body: Option<&Value>) -
         .as_array()
         .map(|p| p.iter().collect())
         .unwrap_or_default();
-    let given: Vec<(String, String)> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
-        .collect();
+    let given = super::urls::query_pairs(query);
     for parameter in parameters.iter().filter(|p| p["in"] == "query") {
         let name = parameter["name"].as_str().unwrap_or_default();
         let values: Vec<&str> = given
@@ -174,29 +167,6 @@ pub fn check_response(method: &str, path: &str, status: u16, body: &Value) -> Ve
     }
     let key = format!("response:{method}:{template}:{status}");
     errors_against(&key, schema, false, body)
-}
-
-fn decode(text: &str) -> String {
-    percent_decode(&text.replace('+', " "))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn errors_against(key: &str, schema: &Value, strict: bool, body: &Value) -> Vec<String> {

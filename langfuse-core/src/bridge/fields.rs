@@ -745,7 +745,7 @@ pub(super) fn finish(record: &mut Record, kind: ObservationType, fields: Option<
             update.completion_start_time(at);
         }
         if let (Some(name), Some(version)) = (fields.prompt_name.take(), fields.prompt_version) {
-            update.prompt(name, version);
+            update.prompt((name, version));
         }
     }
     update.apply(record);

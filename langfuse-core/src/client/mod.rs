@@ -23,8 +23,10 @@ use crate::{clock, collector, scores};
 
 mod datasets;
 mod links;
+mod prompts;
 
 pub use links::{current_trace_url, trace_url};
+pub use prompts::get_prompt;
 
 static CLIENT: OnceLock<Langfuse> = OnceLock::new();
 
@@ -218,6 +220,7 @@ fn start_from_env() -> Langfuse {
         }),
         Err(e) => {
             tracing::error!(target: "langfuse", "invalid configuration: {e}; tracing is disabled");
+            prompts::unavailable(format!("invalid configuration: {e}"));
             lifecycle::set(State::Disabled);
             Langfuse { inner: None }
         }
@@ -295,8 +298,17 @@ fn start_or_disabled(
     }
 }
 
-/// Starts the exporter for `config`, or returns a disabled client.
+/// Starts the exporter for `config` (or returns a disabled client), then the prompt cache,
+/// which needs the keys but not tracing, and loads the prompts to prefetch.
 fn start(config: Config) -> Result<Langfuse, Error> {
+    let prompts_config = config.clone();
+    let client = start_exporter(config);
+    prompts::start(&prompts_config);
+    client
+}
+
+/// Starts the exporter for `config`, or returns a disabled client.
+fn start_exporter(config: Config) -> Result<Langfuse, Error> {
     if let Some(reason) = config.disabled_reason() {
         warn_disabled(reason);
         lifecycle::set(State::Disabled);

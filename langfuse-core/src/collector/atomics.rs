@@ -5,7 +5,7 @@
 //! `tokio::net`, which hyper-util (under reqwest) needs: the build would fail.
 //!
 //! ```text
-//! RUSTFLAGS="--cfg langfuse_loom" cargo test -p langfuse-core --release --lib loom
+//! RUSTFLAGS="--cfg langfuse_loom" cargo test -p langfuse-rust-core --release --lib loom
 //! ```
 
 #[cfg(langfuse_loom)]

@@ -1,5 +1,5 @@
 //! The two lock-free protocols of the hand-off, kept apart from everything else so that they
-//! can be model-checked with loom (`RUSTFLAGS="--cfg langfuse_loom" cargo test -p langfuse-core
+//! can be model-checked with loom (`RUSTFLAGS="--cfg langfuse_loom" cargo test -p langfuse-rust-core
 //! --release --lib loom`, see RELIABILITY.md):
 //!
 //! - [`QueueRoom`]: the bound on observations (and captured bytes) held between the rings and
@@ -240,7 +240,7 @@ mod tests {
 }
 
 /// Model checks: every interleaving (and every weak-memory outcome loom models) of the
-/// protocols above. Run with `RUSTFLAGS="--cfg langfuse_loom" cargo test -p langfuse-core --release
+/// protocols above. Run with `RUSTFLAGS="--cfg langfuse_loom" cargo test -p langfuse-rust-core --release
 /// --lib loom`.
 #[cfg(all(test, langfuse_loom))]
 mod loom_tests {

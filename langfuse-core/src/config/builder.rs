@@ -12,8 +12,9 @@ use super::env::{
 use super::validate::{
     MAX_EXPORTER_NICENESS, MAX_THREAD_BUFFER_SIZE, MIN_BATCH_BYTES, MIN_CAPTURE_BYTES,
     MIN_QUEUE_BYTES, MIN_THREAD_BUFFER_SIZE, builder_headers, check_duration, check_environment,
-    check_export_path, check_http_url, check_not_empty, check_sample_rate, is_loopback, parse_f64,
-    parse_otlp_headers, parse_seconds, parse_u32, with_path,
+    check_export_path, check_http_url, check_not_empty, check_prompt_cache_ttl, check_sample_rate,
+    is_loopback, parse_f64, parse_otlp_headers, parse_seconds, parse_u32, parse_whole_seconds,
+    with_path,
 };
 use super::{Compression, Config, ConfigError, ExporterKind, Mask, Secret, defaults};
 
@@ -68,6 +69,8 @@ pub struct ConfigBuilder {
     max_retries: Option<u32>,
     thread_buffer_size: Option<usize>,
     exporter_niceness: Option<usize>,
+    prompt_cache_ttl: Option<Duration>,
+    prefetch_prompts: Vec<(String, String)>,
     otlp_traces_endpoint: Option<String>,
     otlp_headers: Vec<(String, Secret)>,
     additional_headers: Vec<(String, Secret)>,
@@ -327,6 +330,80 @@ impl ConfigBuilder {
     /// platforms ignore it.
     pub fn exporter_niceness(mut self, niceness: u8) -> Self {
         self.exporter_niceness = Some(usize::from(niceness));
+        self
+    }
+
+    /// How long a fetched prompt is served from the cache before it is refreshed in the
+    /// background (`LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS`), from zero (no cache) to a
+    /// year. A `get_prompt` call can give its own with `cache_ttl`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use langfuse_core::Config;
+    ///
+    /// let config = Config::builder()
+    ///     .ignore_environment()
+    ///     .prompt_cache_ttl(Duration::from_secs(300))
+    ///     .build()?;
+    /// assert_eq!(config.prompt_cache_ttl(), Duration::from_secs(300));
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn prompt_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.prompt_cache_ttl = Some(ttl);
+        self
+    }
+
+    /// Prompts to load, by their `production` label, while the client starts: `init()` asks
+    /// for all of them at once and waits for them at most `LANGFUSE_TIMEOUT`, so the first
+    /// request that needs one finds it cached. A prompt that cannot be loaded then is not an
+    /// error: it is logged, and fetched again when first asked for. Needs the keys (without
+    /// them there are no prompts); no environment variable sets it. Names may name folders
+    /// (`support/triage`); none may be blank.
+    ///
+    /// ```
+    /// use langfuse_core::Config;
+    ///
+    /// let config = Config::builder()
+    ///     .ignore_environment()
+    ///     .prefetch_prompts(["support/triage", "greeting"])
+    ///     .build()?;
+    /// assert_eq!(config.prefetch_prompts().len(), 2);
+    /// assert!(Config::builder().ignore_environment().prefetch_prompts([" "]).build().is_err());
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn prefetch_prompts<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let label = super::defaults::PROMPT_LABEL;
+        self.prefetch_prompts.extend(
+            names
+                .into_iter()
+                .map(|name| (name.into(), label.to_owned())),
+        );
+        self
+    }
+
+    /// Like [`prefetch_prompts`](Self::prefetch_prompts), for one prompt by another label
+    /// than `production`.
+    ///
+    /// ```
+    /// use langfuse_core::Config;
+    ///
+    /// let config = Config::builder()
+    ///     .ignore_environment()
+    ///     .prefetch_prompt_label("greeting", "staging")
+    ///     .build()?;
+    /// assert_eq!(config.prefetch_prompts(), [("greeting".to_owned(), "staging".to_owned())]);
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn prefetch_prompt_label(
+        mut self,
+        name: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        self.prefetch_prompts.push((name.into(), label.into()));
         self
     }
 
@@ -629,6 +706,23 @@ impl ConfigBuilder {
         )?
         // At most MAX_EXPORTER_NICENESS, so the cast is exact.
         .map_or(defaults::EXPORTER_NICENESS, |niceness| niceness as u8);
+        let prompt_cache_ttl = resolve(
+            &env,
+            self.prompt_cache_ttl,
+            "prompt_cache_ttl",
+            &[env::LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS],
+            parse_whole_seconds,
+            check_prompt_cache_ttl,
+        )?
+        .unwrap_or(defaults::PROMPT_CACHE_TTL);
+        for (name, label) in &self.prefetch_prompts {
+            for value in [name, label] {
+                check_not_empty(value).map_err(|reason| {
+                    Origin::Setting("prefetch_prompts").invalid(value.clone(), reason)
+                })?;
+            }
+        }
+        let prefetch_prompts = self.prefetch_prompts;
         let otlp_env = Env {
             lookup: env.lookup.filter(|_| !self.ignore_otlp_endpoint_env),
         };
@@ -689,6 +783,8 @@ impl ConfigBuilder {
             max_retries,
             thread_buffer_size,
             exporter_niceness,
+            prompt_cache_ttl,
+            prefetch_prompts,
             otlp_traces_endpoint,
             otlp_headers,
             additional_headers,

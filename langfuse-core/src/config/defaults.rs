@@ -29,6 +29,10 @@ pub(crate) const EXPORTER: ExporterKind = ExporterKind::Otlp;
 pub(crate) const MAX_BATCH_BYTES: usize = 4 << 20;
 pub(crate) const MAX_RETRIES: u32 = 5;
 pub(crate) const THREAD_BUFFER_SIZE: usize = 4096;
+/// As in the Python SDK.
+pub(crate) const PROMPT_CACHE_TTL: Duration = Duration::from_secs(60);
+/// The label a prompt is fetched by when neither a version nor a label is given.
+pub(crate) const PROMPT_LABEL: &str = "production";
 /// Lower than the service, yet never starved on an idle core; see `LANGFUSE_EXPORTER_NICENESS`.
 pub(crate) const EXPORTER_NICENESS: u8 = 10;
 

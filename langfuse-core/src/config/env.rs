@@ -60,6 +60,9 @@ pub const LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES: &str = "LANGFUSE_OTEL_MAX_BATCH_SI
 pub const LANGFUSE_MAX_RETRIES: &str = "LANGFUSE_MAX_RETRIES";
 /// Observations a thread buffers before handing them to the queue (ours).
 pub const LANGFUSE_THREAD_BUFFER_SIZE: &str = "LANGFUSE_THREAD_BUFFER_SIZE";
+/// Seconds a fetched prompt is served from the cache before it is refreshed.
+pub const LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS: &str =
+    "LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS";
 /// How much lower than the service the exporter thread is scheduled (ours).
 pub const LANGFUSE_EXPORTER_NICENESS: &str = "LANGFUSE_EXPORTER_NICENESS";
 /// `true` turns tracing off (OpenTelemetry).

@@ -33,6 +33,7 @@
 //! | `LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES` | `4194304` (4 MiB) | Uncompressed request size at which a batch is cut; at least 1024. | **ours** (same name, different meaning: Python drops a request above it, default 64 MiB) |
 //! | `LANGFUSE_MAX_RETRIES` | `5` | Retries of one export after the first attempt. | **ours** (Python v2 only) |
 //! | `LANGFUSE_THREAD_BUFFER_SIZE` | `4096` | Capacity of each recording thread's ring buffer, in observations (80 bytes each, allocated on a thread's first observation); a full ring spills into the shared queue. From 16 to 1048576 (a larger ring could not be allocated, and the allocation failure would abort the process on its first observation). | **ours** |
+//! | `LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS` | `60` | How long a fetched prompt is served from the cache before it is refreshed in the background: a whole number of seconds from 0 to 31536000 (a year). 0 turns the cache off: every `get_prompt` asks the server. | yes |
 //! | `LANGFUSE_EXPORTER_NICENESS` | `10` | How much lower than the service the exporter thread is scheduled (Linux `nice`, 0 to 19): on a machine whose cores are all busy, requests run first and the exporter takes the idle time. 0 keeps the service's priority. Ignored elsewhere than Linux. | **ours** |
 //! | `OTEL_SDK_DISABLED` | `false` | `true` turns tracing off, whatever else is set. | yes |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | unset | Full URL, used as is: spans go there (an OpenTelemetry Collector) instead of Langfuse. | **ours** (standard OpenTelemetry) |
@@ -308,6 +309,8 @@ pub struct Config {
     pub(crate) max_retries: u32,
     pub(crate) thread_buffer_size: usize,
     pub(crate) exporter_niceness: u8,
+    pub(crate) prompt_cache_ttl: Duration,
+    pub(crate) prefetch_prompts: Vec<(String, String)>,
     pub(crate) otlp_traces_endpoint: Option<Url>,
     pub(crate) otlp_headers: HeaderMap,
     pub(crate) additional_headers: HeaderMap,
@@ -466,6 +469,36 @@ impl Config {
         self.exporter_niceness
     }
 
+    /// How long a fetched prompt is served from the cache before it is refreshed in the
+    /// background (`LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS`); zero means no cache. A
+    /// `get_prompt` call can give its own with `cache_ttl`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use langfuse_core::Config;
+    ///
+    /// let config = Config::builder().ignore_environment().build()?;
+    /// assert_eq!(config.prompt_cache_ttl(), Duration::from_secs(60));
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn prompt_cache_ttl(&self) -> Duration {
+        self.prompt_cache_ttl
+    }
+
+    /// The prompts loaded while the client starts ([`ConfigBuilder::prefetch_prompts`]), as
+    /// (name, label) pairs.
+    ///
+    /// ```
+    /// use langfuse_core::Config;
+    ///
+    /// let config = Config::builder().ignore_environment().prefetch_prompts(["greeting"]).build()?;
+    /// assert_eq!(config.prefetch_prompts(), [("greeting".to_owned(), "production".to_owned())]);
+    /// # Ok::<(), langfuse_core::ConfigError>(())
+    /// ```
+    pub fn prefetch_prompts(&self) -> &[(String, String)] {
+        &self.prefetch_prompts
+    }
+
     /// The OpenTelemetry endpoint spans go to instead of Langfuse, if one is configured.
     pub fn otlp_traces_endpoint(&self) -> Option<&Url> {
         self.otlp_traces_endpoint.as_ref()
@@ -597,6 +630,8 @@ impl fmt::Debug for Config {
             max_retries,
             thread_buffer_size,
             exporter_niceness,
+            prompt_cache_ttl,
+            prefetch_prompts,
             otlp_traces_endpoint,
             otlp_headers,
             additional_headers,
@@ -631,6 +666,8 @@ impl fmt::Debug for Config {
             .field("max_retries", max_retries)
             .field("thread_buffer_size", thread_buffer_size)
             .field("exporter_niceness", exporter_niceness)
+            .field("prompt_cache_ttl", prompt_cache_ttl)
+            .field("prefetch_prompts", prefetch_prompts)
             .field(
                 "otlp_traces_endpoint",
                 &otlp_traces_endpoint.as_ref().map(Url::as_str),

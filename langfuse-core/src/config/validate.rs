@@ -23,6 +23,8 @@ pub(super) const MIN_THREAD_BUFFER_SIZE: usize = 16;
 pub(super) const MAX_THREAD_BUFFER_SIZE: usize = 1 << 20;
 /// Linux's lowest priority.
 pub(super) const MAX_EXPORTER_NICENESS: usize = 19;
+/// A year: a prompt cached longer is a mistake (and `Instant + ttl` must not overflow).
+pub(super) const MAX_PROMPT_CACHE_TTL_SECONDS: u64 = 31_536_000;
 // Longer durations are certainly mistakes, and bounding them keeps `Instant + duration` from
 // overflowing anywhere downstream.
 const MAX_SECONDS: f64 = 86_400.0;
@@ -75,6 +77,26 @@ pub(super) fn check_duration(duration: Duration) -> Result<Duration, String> {
         Err(seconds_reason())
     } else {
         Ok(duration)
+    }
+}
+
+fn prompt_ttl_reason() -> String {
+    format!("expected a whole number of seconds from 0 to {MAX_PROMPT_CACHE_TTL_SECONDS}")
+}
+
+/// Whole seconds, as the Python SDK reads `LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS`.
+pub(super) fn parse_whole_seconds(raw: &str) -> Result<Duration, String> {
+    raw.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| prompt_ttl_reason())
+}
+
+/// Zero (no cache) up to a year.
+pub(super) fn check_prompt_cache_ttl(ttl: Duration) -> Result<Duration, String> {
+    if ttl > Duration::from_secs(MAX_PROMPT_CACHE_TTL_SECONDS) {
+        Err(prompt_ttl_reason())
+    } else {
+        Ok(ttl)
     }
 }
 

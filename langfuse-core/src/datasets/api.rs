@@ -8,22 +8,19 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
-};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::error::{DatasetError, from_status, server_message};
 use crate::config::Config;
-use crate::export::tls;
 use crate::export::transport::{
-    JSON, MAX_MESSAGE_CHARS, SDK_VERSION, backoff, describe, is_transient, parse_retry_after,
-    read_message, truncate_chars,
+    JSON, MAX_MESSAGE_CHARS, backoff, describe, is_transient, parse_retry_after, read_message,
+    truncate_chars,
 };
+use crate::export::{tls, transport};
 
 /// Largest answer read: dataset item pages carry whole inputs and expected outputs.
 const MAX_RESPONSE_BYTES: usize = 64 << 20;
@@ -71,24 +68,10 @@ impl ApiClient {
         let url = Url::parse(&base_url).map_err(|e| not_configured(e.to_string()))?;
 
         let mut headers = HeaderMap::new();
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("langfuse-rust/", env!("CARGO_PKG_VERSION"))),
-        );
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
-        let mut authorization = HeaderValue::try_from(format!("Basic {credentials}"))
-            .map_err(|_| not_configured("the secret key cannot be sent in a header".into()))?;
-        authorization.set_sensitive(true);
+        transport::insert_sdk_headers(&mut headers);
+        let (authorization, credentials) = transport::basic_authorization(public, secret)
+            .ok_or_else(|| not_configured("the secret key cannot be sent in a header".into()))?;
         headers.insert(AUTHORIZATION, authorization);
-        headers.insert(
-            HeaderName::from_static("x-langfuse-sdk-name"),
-            HeaderValue::from_static("rust"),
-        );
-        headers.insert(
-            HeaderName::from_static("x-langfuse-sdk-version"),
-            HeaderValue::from_static(SDK_VERSION),
-        );
         headers.insert(
             HeaderName::from_static("x-langfuse-public-key"),
             HeaderValue::try_from(public)

@@ -197,32 +197,17 @@ impl HttpTransport {
 
         let mut headers = HeaderMap::new();
         let mut secrets = Vec::new();
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("langfuse-rust/", env!("CARGO_PKG_VERSION"))),
-        );
+        insert_sdk_headers(&mut headers);
         if let (Some(public), Some(secret)) = (&public_key, &secret_key) {
-            let credentials =
-                base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+            let (value, credentials) =
+                basic_authorization(public, secret).ok_or(TransportError::InvalidSecretKey)?;
             secrets.push(secret.clone());
-            secrets.push(credentials.clone());
-            let mut value = HeaderValue::try_from(format!("Basic {credentials}"))
-                .map_err(|_| TransportError::InvalidSecretKey)?;
-            // Keeps the value out of reqwest's and hyper's own Debug output.
-            value.set_sensitive(true);
+            secrets.push(credentials);
             headers.insert(AUTHORIZATION, value);
         }
         headers.insert(
             HeaderName::from_static("x-langfuse-ingestion-version"),
             HeaderValue::from_static("4"),
-        );
-        headers.insert(
-            HeaderName::from_static("x-langfuse-sdk-name"),
-            HeaderValue::from_static("rust"),
-        );
-        headers.insert(
-            HeaderName::from_static("x-langfuse-sdk-version"),
-            HeaderValue::from_static(SDK_VERSION),
         );
         if let Some(public) = &public_key {
             let value = HeaderValue::try_from(public.as_str())
@@ -547,6 +532,98 @@ impl HttpTransport {
     }
 }
 
+/// Why [`HttpTransport::call`] got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallFailure {
+    /// The response's status, if there was a response.
+    pub(crate) status: Option<u16>,
+    /// The server's message (secrets removed, cut to its first characters), or what went
+    /// wrong without an answer.
+    pub(crate) message: String,
+    /// Whether another attempt may succeed: 429, 500, 502, 503, 504, a connection error, a
+    /// timeout.
+    pub(crate) transient: bool,
+    /// Whether the request ran out of time.
+    pub(crate) timed_out: bool,
+    /// The wait the server asked for (`Retry-After`), capped.
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl HttpTransport {
+    /// One request to `url` with the headers every request carries, an optional JSON body,
+    /// and `timeout` for the whole of it (connecting to the end of the body), for a JSON
+    /// answer of at most `max_bytes`. Not retried: the caller decides (see
+    /// [`CallFailure::transient`]).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        json: Option<Vec<u8>>,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, CallFailure> {
+        let failed = |e: reqwest::Error, status: Option<u16>| CallFailure {
+            status,
+            timed_out: e.is_timeout(),
+            transient: !e.is_builder(),
+            message: describe(e),
+            retry_after: None,
+        };
+        let mut request = self
+            .client
+            .request(method, url.clone())
+            .timeout(timeout)
+            .header(ACCEPT, HeaderValue::from_static(JSON));
+        if let Some(body) = json {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static(JSON))
+                .body(body);
+        }
+        let mut response = request.send().await.map_err(|e| failed(e, None))?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = parse_retry_after(response.headers(), SystemTime::now());
+            let message = self.message(read_message(response).await);
+            return Err(CallFailure {
+                status: Some(status.as_u16()),
+                message: if message.is_empty() {
+                    status.canonical_reason().unwrap_or("no message").to_owned()
+                } else {
+                    message
+                },
+                transient: is_transient(status),
+                timed_out: false,
+                retry_after,
+            });
+        }
+        let too_large = || CallFailure {
+            status: Some(status.as_u16()),
+            message: format!("the response is larger than {max_bytes} bytes"),
+            transient: false,
+            timed_out: false,
+            retry_after: None,
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > max_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| failed(e, Some(status.as_u16())))?
+        {
+            if body.len() + chunk.len() > max_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
 /// How one request ended.
 enum Attempt {
     Delivered,
@@ -624,6 +701,34 @@ pub(crate) fn describe(error: reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The headers that name this SDK on every request it makes to Langfuse (user agent, SDK name
+/// and version, as the server's usage statistics read them).
+pub(crate) fn insert_sdk_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("langfuse-rust/", env!("CARGO_PKG_VERSION"))),
+    );
+    headers.insert(
+        HeaderName::from_static("x-langfuse-sdk-name"),
+        HeaderValue::from_static("rust"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-langfuse-sdk-version"),
+        HeaderValue::from_static(SDK_VERSION),
+    );
+}
+
+/// `Basic base64(public:secret)`, marked sensitive so that reqwest's and hyper's own Debug
+/// output leaves it out, with the encoded credentials (a secret too, for scrubbing logs).
+/// `None` when the keys hold bytes a header cannot carry.
+pub(crate) fn basic_authorization(public: &str, secret: &str) -> Option<(HeaderValue, String)> {
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+    let mut value = HeaderValue::try_from(format!("Basic {credentials}")).ok()?;
+    value.set_sensitive(true);
+    Some((value, credentials))
 }
 
 pub(crate) fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {

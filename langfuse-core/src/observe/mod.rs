@@ -22,7 +22,8 @@ pub use outcome::Outcome;
 pub use stream::{ObservedStream, StreamItem};
 pub use sync::{SyncObservation, call_once};
 pub use update::{
-    ObservationUpdate, update_current_generation, update_current_span, update_current_trace,
+    ObservationUpdate, PromptLink, update_current_generation, update_current_span,
+    update_current_trace,
 };
 
 use crate::capture::{self, InputRecorder, Payload};

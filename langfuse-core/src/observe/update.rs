@@ -253,18 +253,28 @@ impl ObservationUpdate {
         self
     }
 
-    /// Generation-like observations only: links the generation to a prompt managed in
-    /// Langfuse, by name and version.
+    /// Generation-like observations only: links the generation to the version of a prompt
+    /// managed in Langfuse that it used: a prompt from `get_prompt`
+    /// ([`TextPrompt`](crate::TextPrompt), [`ChatPrompt`](crate::ChatPrompt),
+    /// [`Prompt`](crate::Prompt)), or a `(name, version)` pair. A fallback prompt links
+    /// nothing (it is no version of the prompt), as in the Python SDK.
     ///
     /// ```
+    /// # fn f(prompt: &langfuse_core::TextPrompt) {
     /// langfuse_core::update_current_generation(|generation| {
-    ///     generation.prompt("support-answer", 3);
+    ///     generation.prompt(prompt);
     /// });
+    /// langfuse_core::update_current_generation(|generation| {
+    ///     generation.prompt(("support-answer", 3));
+    /// });
+    /// # }
     /// ```
-    pub fn prompt(&mut self, name: impl Into<String>, version: i64) -> &mut Self {
-        self.generation.prompt_name = Some(name.into());
-        self.generation.prompt_version = Some(version);
-        self.touches_generation = true;
+    pub fn prompt(&mut self, prompt: impl PromptLink) -> &mut Self {
+        if let Some((name, version)) = prompt.prompt_link() {
+            self.generation.prompt_name = Some(name.to_owned());
+            self.generation.prompt_version = Some(version);
+            self.touches_generation = true;
+        }
         self
     }
 
@@ -317,6 +327,34 @@ impl ObservationUpdate {
                 prompt_version
             );
         }
+    }
+}
+
+/// What [`ObservationUpdate::prompt`] links a generation to: a prompt's name and version,
+/// or nothing (a fallback prompt). Implemented by the prompts `get_prompt` returns, by
+/// `(name, version)` pairs and by references to either.
+///
+/// ```
+/// use langfuse_core::PromptLink;
+///
+/// assert_eq!(("support-answer", 3).prompt_link(), Some(("support-answer", 3)));
+/// let fallback = langfuse_core::TextPrompt::new("support-answer", "Answer: {{question}}");
+/// assert_eq!(fallback.prompt_link(), None);
+/// ```
+pub trait PromptLink {
+    /// The name and version to record, or `None` to link nothing.
+    fn prompt_link(&self) -> Option<(&str, i64)>;
+}
+
+impl<N: AsRef<str>> PromptLink for (N, i64) {
+    fn prompt_link(&self) -> Option<(&str, i64)> {
+        Some((self.0.as_ref(), self.1))
+    }
+}
+
+impl<T: PromptLink + ?Sized> PromptLink for &T {
+    fn prompt_link(&self) -> Option<(&str, i64)> {
+        (**self).prompt_link()
     }
 }
 

@@ -194,7 +194,7 @@ impl Options {
                 }
             }
             if let Some(prompt) = &self.prompt {
-                g.prompt(prompt.name.clone(), prompt.version);
+                g.prompt((prompt.name.as_str(), prompt.version));
             }
         });
         observation

@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! langfuse = { version = "0.1", features = ["testing"] }
+//! langfuse-rust = { version = "0.1", features = ["testing"] }
 //! ```
 //!
 //! Then run the code under test with [`record`] (a closure), [`record_async`] (a future) or a
@@ -56,6 +56,7 @@
 //! dev-dependencies only, never in the build you ship.
 
 mod observation;
+mod prompt_clock;
 mod recorder;
 mod recording;
 mod score;
@@ -63,6 +64,7 @@ mod score;
 use std::future::Future;
 
 pub use observation::{AttributeValue, RecordedObservation};
+pub use prompt_clock::PromptClock;
 pub use recorder::{Recorded, Recorder};
 pub use recording::Recording;
 pub use score::RecordedScore;

@@ -1,4 +1,4 @@
-// `async_fn.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-macros`.
+// `async_fn.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros`.
 
 use langfuse::observe;
 async fn retrieve(query: String, limit: usize) -> Result<Vec<String>, Error> {

@@ -1,4 +1,4 @@
-// `parent.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-macros`.
+// `parent.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros`.
 
 use langfuse::observe;
 fn handle(traceparent: Option<&str>, body: String) -> usize {

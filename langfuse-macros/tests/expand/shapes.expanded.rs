@@ -1,4 +1,4 @@
-// `shapes.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-macros`.
+// `shapes.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros`.
 
 use langfuse::observe;
 fn distance(Point { x, y }: Point, (scale, _): (f64, f64)) -> f64 {

@@ -1,4 +1,4 @@
-// `streams.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-macros`.
+// `streams.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros`.
 
 use langfuse::observe;
 fn tokens(prompt: &str) -> impl Stream<Item = String> + Send {

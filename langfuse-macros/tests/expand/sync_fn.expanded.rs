@@ -1,4 +1,4 @@
-// `sync_fn.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-macros`.
+// `sync_fn.rs` expanded by #[observe]. Regenerate with `LANGFUSE_BLESS=1 cargo test -p langfuse-rust-macros`.
 
 use langfuse::observe;
 fn add(a: u32, b: u32) -> u32 {

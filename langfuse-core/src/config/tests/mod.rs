@@ -38,6 +38,7 @@ const ALL_VARS: &[&str] = &[
     LANGFUSE_MAX_RETRIES,
     LANGFUSE_THREAD_BUFFER_SIZE,
     LANGFUSE_EXPORTER_NICENESS,
+    LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS,
     OTEL_SDK_DISABLED,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -120,6 +121,8 @@ fn every_setting_has_its_default() {
     assert_eq!(config.max_retries(), 5);
     assert_eq!(config.thread_buffer_size(), 4096);
     assert_eq!(config.exporter_niceness(), 10);
+    assert_eq!(config.prompt_cache_ttl(), Duration::from_secs(60));
+    assert!(config.prefetch_prompts().is_empty());
     assert_eq!(config.otlp_traces_endpoint(), None);
     assert!(config.otlp_headers().is_empty());
     assert!(config.additional_headers().is_empty());
@@ -238,6 +241,10 @@ fn the_settings_table_shows_the_defaults_and_bounds() {
             LANGFUSE_EXPORTER_NICENESS,
             defaults::EXPORTER_NICENESS.to_string(),
         ),
+        (
+            LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS,
+            seconds(defaults::PROMPT_CACHE_TTL),
+        ),
         (OTEL_SDK_DISABLED, defaults::OTEL_SDK_DISABLED.to_string()),
     ];
     for (var, default) in defaults {
@@ -271,6 +278,10 @@ fn the_settings_table_shows_the_defaults_and_bounds() {
         (
             LANGFUSE_EXPORTER_NICENESS,
             format!("0 to {}", validate::MAX_EXPORTER_NICENESS),
+        ),
+        (
+            LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS,
+            format!("0 to {}", validate::MAX_PROMPT_CACHE_TTL_SECONDS),
         ),
     ];
     for (var, bound) in bounds {

@@ -133,6 +133,15 @@ fn valid_environment_values() {
         (LANGFUSE_EXPORTER_NICENESS, "19", |c| {
             c.exporter_niceness() == 19
         }),
+        (LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS, "0", |c| {
+            c.prompt_cache_ttl() == Duration::ZERO
+        }),
+        (LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS, " 300\n", |c| {
+            c.prompt_cache_ttl() == Duration::from_secs(300)
+        }),
+        (LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS, "31536000", |c| {
+            c.prompt_cache_ttl() == Duration::from_secs(31_536_000)
+        }),
         (OTEL_SDK_DISABLED, "true", |c| c.otel_sdk_disabled()),
         (OTEL_SERVICE_NAME, " checkout ", |c| {
             c.service_name() == "checkout"
@@ -254,6 +263,26 @@ fn invalid_environment_values_name_the_variable_and_value() {
             "http:// or https://",
         ),
         (LANGFUSE_OTEL_TRACES_EXPORT_PATH, "/a\u{0}b", "whitespace"),
+        (
+            LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS,
+            "1.5",
+            "whole number of seconds",
+        ),
+        (
+            LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS,
+            "-1",
+            "whole number of seconds",
+        ),
+        (
+            LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS,
+            "31536001",
+            "from 0 to 31536000",
+        ),
+        (
+            LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS,
+            "60s",
+            "whole number",
+        ),
         (OTEL_SDK_DISABLED, "disabled", "expected true or false"),
         (
             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
@@ -483,6 +512,24 @@ fn builder_values_are_validated_like_the_environment() {
             "public_key",
             "pk-lf-\u{1}",
             "printable ASCII",
+        ),
+        (
+            |b| b.prompt_cache_ttl(Duration::from_secs(31_536_001)),
+            "prompt_cache_ttl",
+            "31536001s",
+            "from 0 to 31536000",
+        ),
+        (
+            |b| b.prefetch_prompts([""]),
+            "prefetch_prompts",
+            "",
+            "must not be empty",
+        ),
+        (
+            |b| b.prefetch_prompt_label("greeting", " "),
+            "prefetch_prompts",
+            " ",
+            "must not be empty",
         ),
     ];
     for &(set, setting, value, reason_part) in cases {
