@@ -17,48 +17,49 @@ use crate::model::{Descriptor, ObservationType};
 
 /// Which spans and events the layer takes: spans with `gen_ai.*` or `langfuse.*` fields,
 /// spans of the chosen targets (or all spans), and ERROR events (which mark the converted span
-/// they occur in). The per-layer filter and the layer each hold one (the layer to skip the
-/// spans it does not take, which the filter may have let through; see `callsite_enabled`),
-/// each with its own memo of what it answered for each callsite.
+/// they occur in). The per-layer filter holds one, and the layer a copy, to skip the spans the
+/// filter lets through without taking them (see `callsite_enabled`).
+#[derive(Debug, Clone, Default)]
 pub(super) struct Selection {
     pub(super) targets: Vec<String>,
     pub(super) all_spans: bool,
     /// Nothing else in the subscriber sees spans (the layer sits on the bare registry): the
     /// callsites it does not take are disabled outright.
     pub(super) exclusive: bool,
-    memo: Box<[AtomicUsize; MEMO]>,
 }
 
-/// Slots of a selection's memo: more than a service has hot callsites.
+/// The layer's answers for the callsites it has seen, asked for every span that reaches it.
+pub(super) struct Memo {
+    slots: Box<[AtomicUsize; MEMO]>,
+}
+
+/// Slots of a memo: more than a service has hot callsites.
 const MEMO: usize = 256;
 
-impl Default for Selection {
+impl Default for Memo {
     fn default() -> Self {
         Self {
-            targets: Vec::new(),
-            all_spans: false,
-            exclusive: false,
-            memo: Box::new([const { AtomicUsize::new(0) }; MEMO]),
+            slots: Box::new([const { AtomicUsize::new(0) }; MEMO]),
         }
     }
 }
 
-impl Selection {
-    /// The descriptors of a span's callsite if the layer converts its spans; `None` for the
+impl Memo {
+    /// The descriptors of a span's callsite if `selection` takes its spans; `None` for the
     /// callsites it ignores, and for events.
     ///
-    /// Asked for every span that reaches the layer, so answered from the memo: a slot holds
-    /// the address of the callsite's descriptors when they are taken, else the callsite's
-    /// own address with its low bit set (both are word-aligned). A collision only replaces an
-    /// answer, worked out again when next asked.
+    /// A slot holds the address of the callsite's descriptors when they are taken, else the
+    /// callsite's own address with its low bit set (both are word-aligned). A collision only
+    /// replaces an answer, worked out again when next asked.
     #[inline]
     pub(super) fn converts(
         &self,
+        selection: &Selection,
         metadata: &'static Metadata<'static>,
     ) -> Option<&'static Descriptors> {
         let address = metadata as *const Metadata<'static> as usize;
         let hash = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let slot = &self.memo[(hash >> 56) as usize % MEMO];
+        let slot = &self.slots[(hash >> 56) as usize % MEMO];
         let known = slot.load(Ordering::Acquire);
         if known == address | 1 {
             return None;
@@ -71,24 +72,26 @@ impl Selection {
                 return Some(descriptors);
             }
         }
-        self.decide(metadata, slot)
+        decide(selection, metadata, slot)
     }
+}
 
-    #[cold]
-    fn decide(
-        &self,
-        metadata: &'static Metadata<'static>,
-        slot: &AtomicUsize,
-    ) -> Option<&'static Descriptors> {
-        let taken = (metadata.is_span() && self.selects(metadata)).then(|| descriptors(metadata));
-        let answer = match taken {
-            Some(descriptors) => descriptors as *const Descriptors as usize,
-            None => metadata as *const Metadata<'static> as usize | 1,
-        };
-        slot.store(answer, Ordering::Release);
-        taken
-    }
+#[cold]
+fn decide(
+    selection: &Selection,
+    metadata: &'static Metadata<'static>,
+    slot: &AtomicUsize,
+) -> Option<&'static Descriptors> {
+    let taken = (metadata.is_span() && selection.selects(metadata)).then(|| descriptors(metadata));
+    let answer = match taken {
+        Some(descriptors) => descriptors as *const Descriptors as usize,
+        None => metadata as *const Metadata<'static> as usize | 1,
+    };
+    slot.store(answer, Ordering::Release);
+    taken
+}
 
+impl Selection {
     fn selects(&self, metadata: &Metadata<'_>) -> bool {
         if metadata.is_event() {
             return *metadata.level() == Level::ERROR;
@@ -126,8 +129,10 @@ impl<S> Filter<S> for Selection {
 
     fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
         if self.selects(metadata) {
-            // Built here, once, rather than on the first span.
-            self.converts(metadata);
+            if metadata.is_span() {
+                // Built here, once, rather than on the first span.
+                descriptors(metadata);
+            }
             return Interest::always();
         }
         // Alone on the registry, `never` disables the callsite: it costs nothing. Beside

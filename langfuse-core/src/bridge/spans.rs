@@ -30,7 +30,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::{self, EventMessage, Fields, Inline, Visitor};
-use super::select::{Descriptors, Selection};
+use super::select::{Descriptors, Memo, Selection};
 use crate::clock::{self, Timestamp};
 use crate::context::{self, Frame, Kind, ParentChoice, ParentContext, with_local};
 use crate::lifecycle;
@@ -319,6 +319,7 @@ pub(super) struct Bridge {
     instance: u64,
     /// The same choice as the per-layer filter's.
     pub(super) selection: Selection,
+    memo: Memo,
     pub(super) other_fields: bool,
     #[cfg(feature = "opentelemetry")]
     pub(super) otel: super::otel::Correlation,
@@ -329,6 +330,7 @@ impl Bridge {
         Self {
             instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
             selection: Selection::default(),
+            memo: Memo::default(),
             other_fields: false,
             #[cfg(feature = "opentelemetry")]
             otel: Default::default(),
@@ -510,7 +512,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         // Beside other layers, the filter lets the spans of every callsite through (see
         // `Selection`'s `callsite_enabled`): those the layer does not take stop here.
-        if let Some(descriptors) = self.selection.converts(attrs.metadata()) {
+        if let Some(descriptors) = self.memo.converts(&self.selection, attrs.metadata()) {
             self.convert(attrs, id, descriptors, &ctx);
         }
     }
