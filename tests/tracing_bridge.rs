@@ -82,6 +82,85 @@ fn targets_and_all_spans_add_more() {
     assert_eq!(recording.outline(), "root\n  anything\n");
 }
 
+/// Another layer, counting the spans it sees entered.
+#[derive(Clone, Default)]
+struct Entered(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Entered {
+    fn on_enter(&self, _: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Entered {
+    fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+fn plain_then_chat() {
+    root(|| {
+        let plain = tracing::info_span!("plain", user = 7);
+        let _plain = plain.enter();
+        let chat = tracing::info_span!("chat", gen_ai.operation.name = "chat");
+        let _chat = chat.enter();
+        inner();
+    })
+}
+
+#[test]
+fn other_layers_see_every_span_whichever_side_of_the_layer_they_are() {
+    // Added last (beside the other layer), and added first (alone on the registry, other
+    // layers on top): the same spans for the other layer, the same trace for Langfuse.
+    let entered = Entered::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(entered.clone())
+        .with(langfuse::tracing::layer());
+    let recording =
+        tracing::subscriber::with_default(subscriber, || testing::record(plain_then_chat));
+    assert_eq!(entered.count(), 2);
+    assert_eq!(
+        recording.outline(),
+        "root\n  chat (generation)\n    inner\n"
+    );
+
+    let entered = Entered::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(langfuse::tracing::layer())
+        .with(entered.clone());
+    let recording =
+        tracing::subscriber::with_default(subscriber, || testing::record(plain_then_chat));
+    assert_eq!(entered.count(), 2);
+    assert_eq!(
+        recording.outline(),
+        "root\n  chat (generation)\n    inner\n"
+    );
+}
+
+#[test]
+fn a_span_entered_again_inside_itself_stays_the_parent_until_its_last_exit() {
+    let recording = record(|| {
+        let span = tracing::info_span!("outer", langfuse.observation.type = "chain");
+        let first = span.enter();
+        let again = span.enter();
+        // A context taken inside the span and held past an exit of it.
+        let context = langfuse::current_context().enter();
+        inner();
+        drop(again);
+        inner();
+        drop(context);
+        drop(first);
+        // Nothing of the span is left current.
+        inner();
+    });
+    assert_eq!(
+        recording.outline(),
+        "outer (chain)\n  inner\n  inner\ninner\n",
+        "{}",
+        recording.outline()
+    );
+}
+
 #[test]
 fn observe_inside_a_converted_span_nests_under_it() {
     let recording = record(|| {

@@ -20,6 +20,13 @@
 //! ```text
 //! target/release/examples/instructions capture_small 2000000
 //! ```
+//!
+//! The `tracing_*` cases measure `langfuse::tracing::layer()`: a converted span
+//! (`tracing_layer_bridge` over `tracing_layer`) and a span it ignores
+//! (`tracing_ignored_layer_bridge` over `tracing_ignored_layer`), each beside another layer
+//! that wants every span, as a log formatter does. `tracing_registry` and `tracing_bridge` run
+//! under the registry alone, which never frees a span when no layer sits above it (its close
+//! path is then missing from the baseline).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -181,20 +188,76 @@ fn bridged(x: u64) -> u64 {
     span.in_scope(|| black_box(x) + 1)
 }
 
-/// Runs `probe_loop(bridged)` under the registry alone, or with the bridge.
-fn bridged_loop(iterations: u64, with_bridge: bool) -> u64 {
+/// A span the layer does not convert (no `gen_ai.*` or `langfuse.*` field).
+#[inline(never)]
+fn ignored(x: u64) -> u64 {
+    let span = tracing::info_span!("query", db.rows = x);
+    span.in_scope(|| black_box(x) + 1)
+}
+
+/// Another layer that wants every span (a log formatter, say): spans the bridge ignores then
+/// still exist, and the registry's close path runs as it does in a real subscriber.
+struct Interested;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Interested {
+    fn on_enter(&self, id: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+        black_box(id);
+    }
+}
+
+/// A layer that does nothing: what adding any layer at all costs (`tracing-subscriber`'s
+/// dispatch through one more level), the floor under the bridge's own cost.
+struct Noop;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Noop {}
+
+/// The subscribers the `tracing_*` cases run under.
+#[derive(Clone, Copy)]
+enum Stack {
+    /// The registry alone.
+    Registry,
+    /// The registry and the bridge.
+    Bridge,
+    /// The registry and [`Interested`].
+    Layer,
+    /// The registry, [`Interested`] and the bridge.
+    LayerBridge,
+    /// The registry, [`Interested`] and [`Noop`].
+    LayerNoop,
+}
+
+/// Runs `probe_loop(f)` under `stack`, after a warm-up; with `inside`, inside an entered
+/// converted span (so that the bridge holds a live span while `f` runs).
+fn tracing_loop<F>(iterations: u64, stack: Stack, inside: bool, f: F) -> u64
+where
+    F: Fn(u64) -> u64 + Copy,
+{
     use tracing_subscriber::layer::SubscriberExt as _;
-    let run = || {
+    let run = move || {
         for i in 0..100 {
-            black_box(bridged(i));
+            black_box(f(i));
         }
-        probe_loop(iterations, bridged)
+        if inside {
+            let outer = tracing::info_span!("agent", gen_ai.operation.name = "invoke_agent");
+            outer.in_scope(|| probe_loop(iterations, f))
+        } else {
+            probe_loop(iterations, f)
+        }
     };
-    if with_bridge {
-        let subscriber = tracing_subscriber::registry().with(langfuse::tracing::layer());
-        tracing::subscriber::with_default(subscriber, run)
-    } else {
-        tracing::subscriber::with_default(tracing_subscriber::registry(), run)
+    let registry = tracing_subscriber::registry;
+    match stack {
+        Stack::Registry => tracing::subscriber::with_default(registry(), run),
+        Stack::Bridge => {
+            tracing::subscriber::with_default(registry().with(langfuse::tracing::layer()), run)
+        }
+        Stack::Layer => tracing::subscriber::with_default(registry().with(Interested), run),
+        Stack::LayerBridge => tracing::subscriber::with_default(
+            registry().with(Interested).with(langfuse::tracing::layer()),
+            run,
+        ),
+        Stack::LayerNoop => {
+            tracing::subscriber::with_default(registry().with(Interested).with(Noop), run)
+        }
     }
 }
 
@@ -273,14 +336,34 @@ fn main() {
         "async_2_polls" => probe_loop(iterations, |_| poll_to_end(observed_async(2))),
         "async_plain_1_poll" => probe_loop(iterations, |_| poll_to_end(plain_async(1))),
         "async_plain_2_polls" => probe_loop(iterations, |_| poll_to_end(plain_async(2))),
-        // A converted `tracing` span, against the registry's own cost.
-        "tracing_registry" => bridged_loop(iterations, false),
-        "tracing_bridge" => bridged_loop(iterations, true),
+        // A converted `tracing` span, against the registry's own cost: the registry alone
+        // (which never frees a span without a layer above it), and beside another layer.
+        "tracing_registry" => tracing_loop(iterations, Stack::Registry, false, bridged),
+        "tracing_bridge" => tracing_loop(iterations, Stack::Bridge, false, bridged),
+        "tracing_layer" => tracing_loop(iterations, Stack::Layer, false, bridged),
+        "tracing_layer_bridge" => tracing_loop(iterations, Stack::LayerBridge, false, bridged),
+        "tracing_layer_noop" => tracing_loop(iterations, Stack::LayerNoop, false, bridged),
+        // A span the bridge ignores: alone (its callsite disabled), beside a layer that wants
+        // it, and so inside a converted span.
+        "tracing_ignored_registry" => tracing_loop(iterations, Stack::Registry, false, ignored),
+        "tracing_ignored_bridge" => tracing_loop(iterations, Stack::Bridge, false, ignored),
+        "tracing_ignored_layer" => tracing_loop(iterations, Stack::Layer, false, ignored),
+        "tracing_ignored_layer_bridge" => {
+            tracing_loop(iterations, Stack::LayerBridge, false, ignored)
+        }
+        "tracing_ignored_layer_noop" => tracing_loop(iterations, Stack::LayerNoop, false, ignored),
+        "tracing_ignored_layer_inside" => tracing_loop(iterations, Stack::Layer, true, ignored),
+        "tracing_ignored_layer_bridge_inside" => {
+            tracing_loop(iterations, Stack::LayerBridge, true, ignored)
+        }
         other => {
             eprintln!(
                 "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
                  capture_root, capture_small, capture_1mb, async_1_poll, async_2_polls, \
-                 async_plain_1_poll, async_plain_2_polls, tracing_registry, tracing_bridge"
+                 async_plain_1_poll, async_plain_2_polls, \
+                 tracing_{{registry,bridge,layer,layer_bridge,layer_noop}}, \
+                 tracing_ignored_{{registry,bridge,layer,layer_bridge,layer_noop,layer_inside,\
+                 layer_bridge_inside}}"
             );
             std::process::exit(2);
         }

@@ -168,9 +168,190 @@ impl FieldValue<'_> {
     }
 }
 
+/// What a field maps to, found from its name once per callsite (see [`Plan`]) rather than
+/// for each value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Action {
+    Operation,
+    Type,
+    Name,
+    ToolName,
+    AgentName,
+    RequestModel,
+    ResponseModel,
+    ModelName,
+    ModelParameters,
+    InputTokens,
+    OutputTokens,
+    TotalTokens,
+    CacheReadTokens,
+    CacheCreationTokens,
+    ReasoningTokens,
+    UsageDetails,
+    CostDetails,
+    InputMessages,
+    OutputMessages,
+    SystemInstructions,
+    Prompt,
+    Completion,
+    ToolArguments,
+    ToolResult,
+    Input,
+    Output,
+    MetadataObject,
+    LevelName,
+    StatusMessage,
+    ErrorText,
+    ErrorType,
+    OtelStatusCode,
+    OtelStatusMessage,
+    TimeToFirstChunk,
+    CompletionStartTime,
+    PromptName,
+    PromptVersion,
+    Version,
+    UserId,
+    SessionId,
+    TraceName,
+    Release,
+    TraceTags,
+    TracePublic,
+    TraceMetadata,
+    TraceInput,
+    TraceOutput,
+    /// `gen_ai.request.<parameter>`.
+    Parameter,
+    /// `langfuse.observation.metadata.<key>`.
+    MetadataKey,
+    /// `langfuse.trace.metadata.<key>`.
+    TraceMetadataKey,
+    /// Another `gen_ai.usage.*` count: never metadata.
+    OtherUsage,
+    /// Anything else: metadata with `with_other_fields`, else nothing.
+    Other,
+}
+
+impl Action {
+    /// The action of a field named `name`.
+    pub(super) fn of(name: &str) -> Action {
+        use Action::*;
+        match name {
+            "gen_ai.operation.name" => Operation,
+            "langfuse.observation.type" => Type,
+            "otel.name" | "langfuse.observation.name" => Name,
+            "gen_ai.tool.name" => ToolName,
+            "gen_ai.agent.name" => AgentName,
+            "gen_ai.request.model" => RequestModel,
+            "gen_ai.response.model" => ResponseModel,
+            "langfuse.observation.model.name" => ModelName,
+            "langfuse.observation.model.parameters" => ModelParameters,
+            "gen_ai.usage.input_tokens" | "gen_ai.usage.prompt_tokens" => InputTokens,
+            "gen_ai.usage.output_tokens" | "gen_ai.usage.completion_tokens" => OutputTokens,
+            "gen_ai.usage.total_tokens" => TotalTokens,
+            "gen_ai.usage.cache_read.input_tokens" | "gen_ai.usage.cache_read_input_tokens" => {
+                CacheReadTokens
+            }
+            "gen_ai.usage.cache_creation.input_tokens"
+            | "gen_ai.usage.cache_write.input_tokens"
+            | "gen_ai.usage.cache_creation_input_tokens" => CacheCreationTokens,
+            "gen_ai.usage.reasoning.output_tokens" | "gen_ai.usage.reasoning_tokens" => {
+                ReasoningTokens
+            }
+            "langfuse.observation.usage_details" => UsageDetails,
+            "langfuse.observation.cost_details" => CostDetails,
+            "gen_ai.input.messages" => InputMessages,
+            "gen_ai.output.messages" => OutputMessages,
+            "gen_ai.system_instructions" => SystemInstructions,
+            "gen_ai.prompt" => Prompt,
+            "gen_ai.completion" => Completion,
+            "gen_ai.tool.call.arguments" => ToolArguments,
+            "gen_ai.tool.call.result" => ToolResult,
+            "langfuse.observation.input" => Input,
+            "langfuse.observation.output" => Output,
+            "langfuse.observation.metadata" => MetadataObject,
+            "langfuse.observation.level" => LevelName,
+            "langfuse.observation.status_message" => StatusMessage,
+            "error" => ErrorText,
+            "error.type" | "gen_ai.tool.error.type" => ErrorType,
+            "otel.status_code" => OtelStatusCode,
+            "otel.status_message" => OtelStatusMessage,
+            "gen_ai.response.time_to_first_chunk" => TimeToFirstChunk,
+            "langfuse.observation.completion_start_time" => CompletionStartTime,
+            "langfuse.observation.prompt.name" => PromptName,
+            "langfuse.observation.prompt.version" => PromptVersion,
+            "langfuse.version" => Version,
+            "user.id" | "langfuse.user.id" => UserId,
+            "session.id" | "langfuse.session.id" | "gen_ai.conversation.id" => SessionId,
+            "langfuse.trace.name" => TraceName,
+            "langfuse.release" => Release,
+            "langfuse.trace.tags" => TraceTags,
+            "langfuse.trace.public" => TracePublic,
+            "langfuse.trace.metadata" => TraceMetadata,
+            "langfuse.trace.input" => TraceInput,
+            "langfuse.trace.output" => TraceOutput,
+            _ if name.starts_with("gen_ai.request.") => Parameter,
+            _ if name.starts_with("langfuse.observation.metadata.") => MetadataKey,
+            _ if name.starts_with("langfuse.trace.metadata.") => TraceMetadataKey,
+            _ if name.starts_with("gen_ai.usage.") => OtherUsage,
+            _ => Other,
+        }
+    }
+
+    /// Whether a value of this field is recorded at all.
+    fn records(self, other_fields: bool) -> bool {
+        match self {
+            Action::OtherUsage => false,
+            Action::Other => other_fields,
+            _ => true,
+        }
+    }
+}
+
+/// The actions of a callsite's fields, by field index, built when the callsite is first
+/// seen: a value is then mapped by an index, not by comparing its name with every known one,
+/// and a callsite none of whose fields maps to anything is not visited at all.
+pub(super) struct Plan {
+    callsite: tracing::callsite::Identifier,
+    actions: Box<[Action]>,
+    /// Whether any field maps to something other than metadata.
+    mapped: bool,
+}
+
+impl Plan {
+    pub(super) fn new(metadata: &'static tracing::Metadata<'static>) -> Self {
+        let actions: Box<[Action]> = metadata
+            .fields()
+            .iter()
+            .map(|f| Action::of(f.name()))
+            .collect();
+        let mapped = actions.iter().any(|a| a.records(false));
+        Plan {
+            callsite: metadata.callsite(),
+            actions,
+            mapped,
+        }
+    }
+
+    /// Whether the values of this callsite need visiting.
+    #[inline]
+    pub(super) fn visits(&self, other_fields: bool) -> bool {
+        self.mapped || (other_fields && !self.actions.is_empty())
+    }
+
+    #[inline]
+    fn action(&self, field: &Field) -> Action {
+        match self.actions.get(field.index()) {
+            // A value set can in principle carry another callsite's fields.
+            Some(&action) if field.callsite() == self.callsite => action,
+            _ => Action::of(field.name()),
+        }
+    }
+}
+
 /// Records a span's values into its [`Inline`] part and its [`Fields`] (boxed on the first
 /// value that needs them).
 pub(super) struct Visitor<'a> {
+    pub(super) plan: &'a Plan,
     pub(super) inline: &'a mut Inline,
     pub(super) fields: &'a mut Option<Box<Fields>>,
     /// Whether fields outside both conventions go to metadata.
@@ -186,66 +367,68 @@ impl Visitor<'_> {
         self.fields().trace.get_or_insert_with(Default::default)
     }
 
-    fn record(&mut self, name: &'static str, value: FieldValue<'_>) {
-        match name {
-            "gen_ai.operation.name" => {
+    #[inline]
+    fn visit(&mut self, field: &Field, value: FieldValue<'_>) {
+        match self.plan.action(field) {
+            // The one field most converted spans have, kept out of `record`'s large frame.
+            Action::Operation => {
                 if let FieldValue::Str(operation) = value {
                     self.inline.operation = type_of_operation(operation);
                 }
             }
-            "langfuse.observation.type" => {
+            action if action.records(self.other_fields) => {
+                self.record(action, field.name(), value);
+            }
+            _ => {}
+        }
+    }
+
+    fn record(&mut self, action: Action, name: &'static str, value: FieldValue<'_>) {
+        use Action::*;
+        match action {
+            // Taken by `visit`.
+            Operation => {}
+            Type => {
                 self.inline.explicit = value.text().parse().ok();
             }
-            "otel.name" | "langfuse.observation.name" => self.fields().name = Some(value.text()),
-            "gen_ai.tool.name" => self.fields().tool_name = Some(value.text()),
-            "gen_ai.agent.name" => self.fields().agent_name = Some(value.text()),
-            "gen_ai.request.model" => self.fields().request_model = Some(value.text()),
-            "gen_ai.response.model" => self.fields().response_model = Some(value.text()),
-            "langfuse.observation.model.name" => self.fields().model = Some(value.text()),
-            "langfuse.observation.model.parameters" => {
+            Name => self.fields().name = Some(value.text()),
+            ToolName => self.fields().tool_name = Some(value.text()),
+            AgentName => self.fields().agent_name = Some(value.text()),
+            RequestModel => self.fields().request_model = Some(value.text()),
+            ResponseModel => self.fields().response_model = Some(value.text()),
+            ModelName => self.fields().model = Some(value.text()),
+            ModelParameters => {
                 self.fields().model_parameters = Some(value.parsed());
             }
-            "gen_ai.usage.input_tokens" | "gen_ai.usage.prompt_tokens" => {
-                self.fields().counts.input = value.count();
-            }
-            "gen_ai.usage.output_tokens" | "gen_ai.usage.completion_tokens" => {
-                self.fields().counts.output = value.count();
-            }
-            "gen_ai.usage.total_tokens" => self.fields().counts.total = value.count(),
-            "gen_ai.usage.cache_read.input_tokens" | "gen_ai.usage.cache_read_input_tokens" => {
-                self.fields().counts.cache_read = value.count();
-            }
-            "gen_ai.usage.cache_creation.input_tokens"
-            | "gen_ai.usage.cache_write.input_tokens"
-            | "gen_ai.usage.cache_creation_input_tokens" => {
-                self.fields().counts.cache_creation = value.count();
-            }
-            "gen_ai.usage.reasoning.output_tokens" | "gen_ai.usage.reasoning_tokens" => {
-                self.fields().counts.reasoning = value.count();
-            }
-            "langfuse.observation.usage_details" => {
+            InputTokens => self.fields().counts.input = value.count(),
+            OutputTokens => self.fields().counts.output = value.count(),
+            TotalTokens => self.fields().counts.total = value.count(),
+            CacheReadTokens => self.fields().counts.cache_read = value.count(),
+            CacheCreationTokens => self.fields().counts.cache_creation = value.count(),
+            ReasoningTokens => self.fields().counts.reasoning = value.count(),
+            UsageDetails => {
                 self.fields().usage_details = Some(value.parsed());
             }
-            "langfuse.observation.cost_details" => {
+            CostDetails => {
                 self.fields().cost_details = Some(value.parsed());
             }
-            "gen_ai.input.messages" => self.fields().input_messages = Some(value.parsed()),
-            "gen_ai.output.messages" => self.fields().output_messages = Some(value.parsed()),
-            "gen_ai.system_instructions" => {
+            InputMessages => self.fields().input_messages = Some(value.parsed()),
+            OutputMessages => self.fields().output_messages = Some(value.parsed()),
+            SystemInstructions => {
                 self.fields().system_instructions = Some(value.parsed());
             }
-            "gen_ai.prompt" => self.fields().prompt = Some(value.parsed()),
-            "gen_ai.completion" => self.fields().completion = Some(value.parsed()),
-            "gen_ai.tool.call.arguments" => self.fields().tool_arguments = Some(value.parsed()),
-            "gen_ai.tool.call.result" => self.fields().tool_result = Some(value.parsed()),
-            "langfuse.observation.input" => self.fields().input = Some(value.parsed()),
-            "langfuse.observation.output" => self.fields().output = Some(value.parsed()),
-            "langfuse.observation.metadata" => {
+            Prompt => self.fields().prompt = Some(value.parsed()),
+            Completion => self.fields().completion = Some(value.parsed()),
+            ToolArguments => self.fields().tool_arguments = Some(value.parsed()),
+            ToolResult => self.fields().tool_result = Some(value.parsed()),
+            Input => self.fields().input = Some(value.parsed()),
+            Output => self.fields().output = Some(value.parsed()),
+            MetadataObject => {
                 if let Value::Object(object) = value.parsed() {
                     self.fields().metadata.extend(object);
                 }
             }
-            "langfuse.observation.level" => {
+            LevelName => {
                 self.fields().level = match value.text().to_ascii_uppercase().as_str() {
                     "DEBUG" => Some(Level::Debug),
                     "DEFAULT" => Some(Level::Default),
@@ -254,82 +437,89 @@ impl Visitor<'_> {
                     _ => None,
                 };
             }
-            "langfuse.observation.status_message" => {
+            StatusMessage => {
                 self.fields().status_message = Some(value.text());
             }
-            "error" => self.fields().error = Some(value.text()),
-            "error.type" | "gen_ai.tool.error.type" => {
+            ErrorText => self.fields().error = Some(value.text()),
+            ErrorType => {
                 self.fields().error_type = Some(value.text());
             }
-            "otel.status_code" => {
+            OtelStatusCode => {
                 self.fields().otel_error = value.text().eq_ignore_ascii_case("error");
             }
-            "otel.status_message" => self.fields().otel_status_message = Some(value.text()),
-            "gen_ai.response.time_to_first_chunk" => {
+            OtelStatusMessage => self.fields().otel_status_message = Some(value.text()),
+            TimeToFirstChunk => {
                 self.fields().time_to_first_chunk = value.float();
             }
-            "langfuse.observation.completion_start_time" => {
+            CompletionStartTime => {
                 self.fields().completion_start_time =
                     humantime::parse_rfc3339_weak(value.text().trim_matches('"')).ok();
             }
-            "langfuse.observation.prompt.name" => self.fields().prompt_name = Some(value.text()),
-            "langfuse.observation.prompt.version" => {
+            PromptName => self.fields().prompt_name = Some(value.text()),
+            PromptVersion => {
                 self.fields().prompt_version = value.count().and_then(|n| i64::try_from(n).ok());
             }
-            "langfuse.version" => self.fields().version = Some(value.text()),
-            "user.id" | "langfuse.user.id" => {
+            Version => self.fields().version = Some(value.text()),
+            UserId => {
                 self.trace().user_id(value.text());
             }
-            "session.id" | "langfuse.session.id" | "gen_ai.conversation.id" => {
+            SessionId => {
                 self.trace().session_id(value.text());
             }
-            "langfuse.trace.name" => {
+            TraceName => {
                 self.trace().name(value.text());
             }
-            "langfuse.release" => {
+            Release => {
                 self.trace().release(value.text());
             }
-            "langfuse.trace.tags" => {
+            TraceTags => {
                 let tags = tags(&value);
                 self.trace().tags(tags);
             }
-            "langfuse.trace.public" => {
+            TracePublic => {
                 if let Some(public) = value.boolean() {
                     self.trace().public(public);
                 }
             }
-            "langfuse.trace.metadata" => {
+            TraceMetadata => {
                 let metadata = value.parsed();
                 if metadata.is_object() {
                     self.trace().metadata(&metadata);
                 }
             }
-            "langfuse.trace.input" => {
+            TraceInput => {
                 let input = value.parsed();
                 self.trace().input(&input);
             }
-            "langfuse.trace.output" => {
+            TraceOutput => {
                 let output = value.parsed();
                 self.trace().output(&output);
             }
-            _ => self.record_other(name, value),
-        }
-    }
-
-    fn record_other(&mut self, name: &'static str, value: FieldValue<'_>) {
-        if let Some(parameter) = name.strip_prefix("gen_ai.request.") {
-            let value = value.parsed();
-            self.fields().parameters.insert(parameter.to_owned(), value);
-        } else if let Some(key) = name.strip_prefix("langfuse.observation.metadata.") {
-            let value = value.parsed();
-            self.fields().metadata.insert(key.to_owned(), value);
-        } else if let Some(key) = name.strip_prefix("langfuse.trace.metadata.") {
-            let mut object = Map::new();
-            object.insert(key.to_owned(), value.parsed());
-            self.trace().metadata(&object);
-        } else if self.other_fields && !name.starts_with("gen_ai.usage.") {
-            let value = value.json();
-            self.fields().metadata.insert(name.to_owned(), value);
+            Parameter => {
+                let parameter = name.strip_prefix("gen_ai.request.").unwrap_or(name);
+                let value = value.parsed();
+                self.fields().parameters.insert(parameter.to_owned(), value);
+            }
+            MetadataKey => {
+                let key = name
+                    .strip_prefix("langfuse.observation.metadata.")
+                    .unwrap_or(name);
+                let value = value.parsed();
+                self.fields().metadata.insert(key.to_owned(), value);
+            }
+            TraceMetadataKey => {
+                let key = name
+                    .strip_prefix("langfuse.trace.metadata.")
+                    .unwrap_or(name);
+                let mut object = Map::new();
+                object.insert(key.to_owned(), value.parsed());
+                self.trace().metadata(&object);
+            }
+            OtherUsage => {}
+            Other => {
+                let value = value.json();
+                self.fields().metadata.insert(name.to_owned(), value);
+            }
         }
     }
 }
@@ -355,32 +545,32 @@ fn tags(value: &FieldValue<'_>) -> Vec<String> {
 
 impl Visit for Visitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.record(field.name(), FieldValue::Str(value));
+        self.visit(field, FieldValue::Str(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record(field.name(), FieldValue::I64(value));
+        self.visit(field, FieldValue::I64(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record(field.name(), FieldValue::U64(value));
+        self.visit(field, FieldValue::U64(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.record(field.name(), FieldValue::F64(value));
+        self.visit(field, FieldValue::F64(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.record(field.name(), FieldValue::Bool(value));
+        self.visit(field, FieldValue::Bool(value));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         let text = value.to_string();
-        self.record(field.name(), FieldValue::Str(&text));
+        self.visit(field, FieldValue::Str(&text));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.record(field.name(), FieldValue::Debug(value));
+        self.visit(field, FieldValue::Debug(value));
     }
 }
 

@@ -17,9 +17,20 @@
 //! declare a `gen_ai.*` field (the OpenTelemetry GenAI conventions: rig, genai with its `otel`
 //! feature, any `#[instrument(fields(gen_ai.operation.name = "chat", ..))]`) or a
 //! `langfuse.*` field. [`Layer::with_target`] adds the spans of a target (`sqlx`,
-//! `tower_http`, `reqwest_tracing`...), [`Layer::all_spans`] every span. Other callsites are
-//! never seen by the layer: they cost nothing, and the layer changes nothing for the
-//! subscriber's other layers.
+//! `tower_http`, `reqwest_tracing`...), [`Layer::all_spans`] every span. The layer changes
+//! nothing for the subscriber's other layers. What the other callsites cost:
+//!
+//! - with the layer alone on the registry, nothing: they are disabled;
+//! - beside other layers (a log formatter), what they already cost plus a few nanoseconds:
+//!   the layer's per-span check (one load from a memo of its callsites at creation, one load
+//!   from its own table at each enter, exit and close). Disabling them per layer instead
+//!   would make `tracing-subscriber` ask every layer's filter about every span of them, which
+//!   costs more.
+//!
+//! The layer tells the two apart from what it is added onto, so add it last
+//! (`registry().with(fmt::layer()).with(langfuse::tracing::layer())`): added right onto the
+//! registry with other layers on top of it, it works the same, and their spans pay for the
+//! per-layer filtering.
 //!
 //! # Nesting
 //!
@@ -75,7 +86,7 @@ use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, Registry};
 
 use self::select::Selection;
 use self::spans::Bridge;
@@ -118,7 +129,13 @@ impl<S> Layer<S> {
     /// # drop(layer);
     /// ```
     pub fn with_target(mut self, target: impl Into<String>) -> Self {
-        self.inner.filter_mut().targets.push(target.into());
+        let target = target.into();
+        self.inner
+            .inner_mut()
+            .selection
+            .targets
+            .push(target.clone());
+        self.inner.filter_mut().targets.push(target);
         self
     }
 
@@ -130,6 +147,7 @@ impl<S> Layer<S> {
     /// # drop(layer);
     /// ```
     pub fn all_spans(mut self) -> Self {
+        self.inner.inner_mut().selection.all_spans = true;
         self.inner.filter_mut().all_spans = true;
         self
     }
@@ -158,8 +176,12 @@ impl<S> fmt::Debug for Layer<S> {
     }
 }
 
-// Every method is forwarded to the filtered layer, which keeps the per-layer filter's own
-// bookkeeping (its filter id, its interest in each callsite) intact.
+// Which callsites and events the layer wants, and its `on_new_span` and `on_event`, go
+// through the per-layer filter, which keeps its own bookkeeping (its filter id, its interest
+// in each callsite, what it enabled for the span or event being created) intact. The other
+// span callbacks bypass it: the filter would look the span up in the registry in each of
+// them, for every span any layer wants; the layer's table answers instead, after one load
+// for a span it does not own.
 impl<S> tracing_subscriber::Layer<S> for Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -169,6 +191,10 @@ where
     }
 
     fn on_layer(&mut self, subscriber: &mut S) {
+        // Right on the registry, no other layer sees spans: the filter can disable the
+        // callsites the layer ignores (see `Selection`'s `callsite_enabled`).
+        // (The type itself: a downcast would find the registry inside any stack.)
+        self.inner.filter_mut().exclusive = TypeId::of::<S>() == TypeId::of::<Registry>();
         self.inner.on_layer(subscriber);
     }
 
@@ -188,13 +214,12 @@ where
         self.inner.max_level_hint()
     }
 
-    fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.inner.on_record(span, values, ctx);
+    fn on_record(&self, span: &Id, values: &Record<'_>, _: Context<'_, S>) {
+        self.inner.inner().record(span, values);
     }
 
-    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
-        self.inner.on_follows_from(span, follows, ctx);
-    }
+    // Follows-from links are not recorded.
+    fn on_follows_from(&self, _: &Id, _: &Id, _: Context<'_, S>) {}
 
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
         self.inner.event_enabled(event, ctx)
@@ -204,20 +229,16 @@ where
         self.inner.on_event(event, ctx);
     }
 
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_enter(id, ctx);
+    fn on_enter(&self, id: &Id, _: Context<'_, S>) {
+        self.inner.inner().enter(id);
     }
 
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_exit(id, ctx);
+    fn on_exit(&self, id: &Id, _: Context<'_, S>) {
+        self.inner.inner().exit(id);
     }
 
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        self.inner.on_close(id, ctx);
-    }
-
-    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
-        self.inner.on_id_change(old, new, ctx);
+    fn on_close(&self, id: Id, _: Context<'_, S>) {
+        self.inner.inner().close(id);
     }
 
     #[doc(hidden)]

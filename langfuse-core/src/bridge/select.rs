@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use tracing::level_filters::LevelFilter;
@@ -11,15 +11,84 @@ use tracing::subscriber::Interest;
 use tracing::{Level, Metadata};
 use tracing_subscriber::layer::{Context, Filter};
 
+use super::fields::Plan;
 use crate::capture::CaptureSetting;
 use crate::model::{Descriptor, ObservationType};
 
-/// The per-layer filter: spans with `gen_ai.*` or `langfuse.*` fields, spans of the chosen
-/// targets (or all spans), and ERROR events (which mark the converted span they occur in).
+/// Which spans and events the layer takes: spans with `gen_ai.*` or `langfuse.*` fields,
+/// spans of the chosen targets (or all spans), and ERROR events (which mark the converted span
+/// they occur in). The per-layer filter holds one, and the layer a copy, to skip the spans the
+/// filter lets through without taking them (see `callsite_enabled`).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Selection {
     pub(super) targets: Vec<String>,
     pub(super) all_spans: bool,
+    /// Nothing else in the subscriber sees spans (the layer sits on the bare registry): the
+    /// callsites it does not take are disabled outright.
+    pub(super) exclusive: bool,
+}
+
+/// The layer's answers for the callsites it has seen, asked for every span that reaches it.
+pub(super) struct Memo {
+    slots: Box<[AtomicUsize; MEMO]>,
+}
+
+/// Slots of a memo: more than a service has hot callsites.
+const MEMO: usize = 256;
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self {
+            slots: Box::new([const { AtomicUsize::new(0) }; MEMO]),
+        }
+    }
+}
+
+impl Memo {
+    /// The descriptors of a span's callsite if `selection` takes its spans; `None` for the
+    /// callsites it ignores, and for events.
+    ///
+    /// A slot holds the address of the callsite's descriptors when they are taken, else the
+    /// callsite's own address with its low bit set (both are word-aligned). A collision only
+    /// replaces an answer, worked out again when next asked.
+    #[inline]
+    pub(super) fn converts(
+        &self,
+        selection: &Selection,
+        metadata: &'static Metadata<'static>,
+    ) -> Option<&'static Descriptors> {
+        let address = metadata as *const Metadata<'static> as usize;
+        let hash = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &self.slots[(hash >> 56) as usize % MEMO];
+        let known = slot.load(Ordering::Acquire);
+        if known == address | 1 {
+            return None;
+        }
+        if known != 0 && known & 1 == 0 {
+            // SAFETY: untagged values in the memo are only ever addresses of descriptors,
+            // which the table of `descriptors` never frees.
+            let descriptors = unsafe { &*(known as *const Descriptors) };
+            if descriptors.metadata == address {
+                return Some(descriptors);
+            }
+        }
+        decide(selection, metadata, slot)
+    }
+}
+
+#[cold]
+fn decide(
+    selection: &Selection,
+    metadata: &'static Metadata<'static>,
+    slot: &AtomicUsize,
+) -> Option<&'static Descriptors> {
+    let taken = (metadata.is_span() && selection.selects(metadata)).then(|| descriptors(metadata));
+    let answer = match taken {
+        Some(descriptors) => descriptors as *const Descriptors as usize,
+        None => metadata as *const Metadata<'static> as usize | 1,
+    };
+    slot.store(answer, Ordering::Release);
+    taken
 }
 
 impl Selection {
@@ -53,18 +122,29 @@ fn target_matches(target: &str, wanted: &str) -> bool {
 
 impl<S> Filter<S> for Selection {
     fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        // Only asked for callsites whose interest is "sometimes" (another layer's filter
+        // decides per span); rare enough to need no memo.
         self.selects(metadata)
     }
 
     fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
-        if !self.selects(metadata) {
-            return Interest::never();
+        if self.selects(metadata) {
+            if metadata.is_span() {
+                // Built here, once, rather than on the first span.
+                descriptors(metadata);
+            }
+            return Interest::always();
         }
-        if metadata.is_span() {
-            // Built here, once, rather than on the first span.
-            descriptors(metadata);
+        // Alone on the registry, `never` disables the callsite: it costs nothing. Beside
+        // other layers, `never` would make its interest "sometimes" wherever another layer
+        // wants it (per-layer filtering then asks every filter about every span of it, which
+        // costs that layer's spans more than the layer's own check in `on_new_span`); so it
+        // stays theirs to decide.
+        if self.exclusive {
+            Interest::never()
+        } else {
+            Interest::always()
         }
-        Interest::always()
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -73,10 +153,12 @@ impl<S> Filter<S> for Selection {
 }
 
 /// The descriptors of one converted callsite: its static name, in each observation type, so
-/// that a span's type (known from its field values, per span) is a pointer into this table.
+/// that a span's type (known from its field values, per span) is a pointer into this table;
+/// and what each of its fields maps to.
 pub(super) struct Descriptors {
     metadata: usize,
     by_type: [Descriptor; 10],
+    pub(super) plan: Plan,
 }
 
 impl Descriptors {
@@ -86,16 +168,15 @@ impl Descriptors {
         Self {
             metadata: metadata as *const Metadata<'static> as usize,
             by_type: ObservationType::ALL.map(of),
+            plan: Plan::new(metadata),
         }
     }
 
     /// The descriptor of this callsite as an observation of `kind`.
+    #[inline]
     pub(super) fn of(&'static self, kind: ObservationType) -> &'static Descriptor {
-        let index = ObservationType::ALL
-            .iter()
-            .position(|&t| t == kind)
-            .unwrap_or(0);
-        &self.by_type[index]
+        // `ALL` lists the types in declaration order (a test below checks it).
+        &self.by_type[kind as usize]
     }
 }
 
@@ -149,6 +230,13 @@ pub(super) fn descriptors(metadata: &'static Metadata<'static>) -> &'static Desc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn types_are_indexed_by_their_discriminant() {
+        for (index, kind) in ObservationType::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, index, "{kind:?}");
+        }
+    }
 
     #[test]
     fn targets_match_as_env_filter_directives_do() {

@@ -110,6 +110,15 @@ impl Frame {
         }
     }
 
+    /// A frame standing for `parent` that the `tracing` bridge pushed when a span was
+    /// entered while its own frame was elsewhere, or for a span in a sampled-out trace.
+    #[cfg(feature = "tracing-bridge")]
+    pub(crate) fn stand_in(parent: ParentContext) -> Self {
+        let mut frame = Frame::parent(parent);
+        frame.record.flags |= flags::STAND_IN;
+        frame
+    }
+
     /// A sampled-out trace: tracked so that its children stay out of it, never recorded.
     #[inline]
     pub(crate) fn unsampled(trace_id: TraceId, id: ObservationId) -> Self {

@@ -374,13 +374,18 @@ impl Local {
         Some(frame)
     }
 
-    /// The depth of the topmost frame of `kind` standing for the observation `id`, if any:
-    /// where a frame pushed for a `tracing` span is found again when the span exits.
+    /// The depth of the topmost frame a `tracing` span's enter pushed for the observation
+    /// `id` (the observation's own frame, or a stand-in for it), and whether it is the
+    /// observation's own: what the span's exit takes back. Other frames for the same
+    /// observation (a context entered inside the span) are passed over.
     #[cfg(feature = "tracing-bridge")]
-    pub(crate) fn find(&self, id: ObservationId, kind: Kind) -> Option<usize> {
-        self.stack
-            .iter()
-            .rposition(|f| f.kind == kind && f.record.id == id)
+    #[inline]
+    pub(crate) fn find_entered(&self, id: ObservationId) -> Option<(usize, bool)> {
+        let depth = self.stack.iter().rposition(|f| {
+            f.record.id == id
+                && (f.kind == Kind::Observation || f.record.flags & flags::STAND_IN != 0)
+        })?;
+        Some((depth, self.stack[depth].kind == Kind::Observation))
     }
 
     /// The frame at `depth`, if it is still there.
@@ -526,7 +531,7 @@ impl Local {
     /// Moves the frame out of `slot` onto the stack and returns its depth. One copy of the
     /// frame: moving it through `Option::take` and `Vec::push` costs several, on every poll.
     #[inline]
-    fn install(&mut self, slot: &mut Option<Frame>) -> usize {
+    pub(crate) fn install(&mut self, slot: &mut Option<Frame>) -> usize {
         self.stack.reserve(1);
         let depth = self.stack.len();
         if let Some(frame) = slot.as_mut() {
@@ -545,7 +550,7 @@ impl Local {
     /// Moves the frame at `depth` back into `slot` (which is empty), if it is still there:
     /// the inverse of [`Local::install`].
     #[inline]
-    fn uninstall(&mut self, depth: usize, slot: &mut Option<Frame>) {
+    pub(crate) fn uninstall(&mut self, depth: usize, slot: &mut Option<Frame>) {
         if depth + 1 != self.stack.len() {
             *slot = self.pop_slow(depth);
             return;

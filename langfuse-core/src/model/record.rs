@@ -93,6 +93,11 @@ pub(crate) mod flags {
     /// The trace was started under a test recorder (`testing` feature): the record goes to
     /// that recorder instead of the exporter.
     pub(crate) const ROUTED: u8 = 2;
+    /// A carrier the `tracing` bridge pushed for a span entered while its own frame was
+    /// elsewhere (on another thread, or lower on this one): what the span's exit pops. Never
+    /// set on an observation's record.
+    #[cfg(feature = "tracing-bridge")]
+    pub(crate) const STAND_IN: u8 = 4;
 }
 
 /// A finished observation, as handed from the hot path to the exporter thread.
