@@ -51,7 +51,7 @@ cargo build -p langfuse-benches --release --locked --example load --example inst
 if command -v valgrind >/dev/null; then
     step "hot path in instructions: callgrind on benches/examples/instructions.rs"
     : > "$out/instructions.txt"
-    for case in plain disabled sampled_out root child capture_root \
+    for case in plain disabled sampled_out root child capture_root capture_small capture_1mb \
         async_plain_1_poll async_1_poll async_plain_2_polls async_2_polls; do
         probe=$(valgrind --tool=callgrind --toggle-collect='*probe_loop*' \
             --callgrind-out-file=/dev/null target/release/examples/instructions "$case" 1000 2>&1)

@@ -202,6 +202,14 @@ def instructions():
         f"| {over('capture_root', 'plain')} | {allocs('capture_root')} |"
     )
     print(
+        f"| capture on (a small struct in, a number out), child of another observation "
+        f"| {over('capture_small', 'plain')} | {allocs('capture_small')} |"
+    )
+    print(
+        f"| capture on (a 1 MB string, cut at the budget), trace root "
+        f"| {over('capture_1mb', 'plain')} | {allocs('capture_1mb')} |"
+    )
+    print(
         f"| async fn, one poll (root) | {over('async_1_poll', 'async_plain_1_poll')} "
         f"| {allocs('async_1_poll')} |"
     )

@@ -299,13 +299,24 @@ fn huge_strings_and_collections_are_cut_at_the_budget() {
     let span = tree.one("huge");
     for key in [INPUT, OUTPUT] {
         let value = span.str_attr(key).unwrap();
-        assert!(value.ends_with(TRUNCATED), "{key} is marked truncated");
         assert!(
             value.len() <= BUDGET + TRUNCATED.len() + 8,
             "{key}: {} bytes",
             value.len()
         );
     }
+    // The input is still JSON: the object of arguments, closed, with the first argument's
+    // string cut and marked where the budget ran out (the later arguments did not fit).
+    let input = json(span, INPUT);
+    let arguments = input.as_object().unwrap();
+    assert_eq!(arguments.keys().collect::<Vec<_>>(), ["text"], "{input}");
+    let text = input["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("xxxx") && text.ends_with(TRUNCATED),
+        "{text}"
+    );
+    // The output, a string, is sent as its text: cut, and marked at its end.
+    assert!(span.str_attr(OUTPUT).unwrap().ends_with(TRUNCATED));
     // The bytes held for it stayed within the budget too.
     assert!(guard.stats().bytes_sent < 64 * 1024);
 }

@@ -147,7 +147,15 @@ fn the_byte_budget_truncates_a_huge_argument_and_marks_it() {
     let span = &receiver.wait_for_spans(1, WAIT)[0];
     let input = span.str_attr("langfuse.observation.input").unwrap();
     assert!(input.starts_with(r#"{"document":"xxxx"#));
-    assert!(input.ends_with("… [truncated by langfuse]"), "{input}");
+    // Still JSON: the string cut and marked, the object closed.
+    assert!(input.ends_with(r#"… [truncated by langfuse]"}"#), "{input}");
+    let parsed: serde_json::Value = serde_json::from_str(input).unwrap();
+    assert!(
+        parsed["document"]
+            .as_str()
+            .unwrap()
+            .ends_with("… [truncated by langfuse]")
+    );
     assert!(input.len() < 1100, "{}", input.len());
     assert_eq!(
         span.str_attr("langfuse.observation.output"),

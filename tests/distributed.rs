@@ -91,17 +91,19 @@ async fn a_request_across_two_services_is_one_trace_with_the_backend_marked_as_r
         // The link across services: the backend's first observation is a child of the call
         // that sent the traceparent, and Langfuse is told it is the backend's root.
         assert_eq!(backend_root.parent_span_id(), Some(call.span_id()));
-        assert_eq!(
-            backend_root.bool_attr("langfuse.internal.as_root"),
-            Some(true)
-        );
+        // v3 servers read `as_root`, v4 servers (the events table) `is_app_root`.
+        for key in ["langfuse.internal.as_root", "langfuse.internal.is_app_root"] {
+            assert_eq!(backend_root.bool_attr(key), Some(true), "{key}");
+        }
         assert_eq!(search.parent_span_id(), Some(backend_root.span_id()));
         for local in [root, call, search] {
-            assert!(
-                !local.has_attr("langfuse.internal.as_root"),
-                "{} is not a service's first observation",
-                local.name()
-            );
+            for key in ["langfuse.internal.as_root", "langfuse.internal.is_app_root"] {
+                assert!(
+                    !local.has_attr(key),
+                    "{} is not a service's first observation ({key})",
+                    local.name()
+                );
+            }
         }
         assert_eq!(
             backend_root.str_attr("langfuse.observation.type"),
@@ -144,5 +146,6 @@ async fn a_backend_called_without_a_traceparent_starts_its_own_trace() {
     let root = tree.one("answer");
     assert_eq!(root.parent_span_id(), None);
     assert!(!root.has_attr("langfuse.internal.as_root"));
+    assert!(!root.has_attr("langfuse.internal.is_app_root"));
     tree.assert_child("search_index", "answer");
 }

@@ -114,11 +114,13 @@ fn a_context_from_another_observation_makes_a_child_and_a_traceparent_a_remote_r
         job.parent_id().map(|id| id.to_string()).as_deref(),
         Some(CALLER)
     );
-    assert_eq!(
-        job.bool_attr("langfuse.internal.as_root"),
-        Some(true),
-        "the first observation under a remote parent is this service's root"
-    );
+    for key in ["langfuse.internal.as_root", "langfuse.internal.is_app_root"] {
+        assert_eq!(
+            job.bool_attr(key),
+            Some(true),
+            "the first observation under a remote parent is this service's root ({key})"
+        );
+    }
     recorded::assert_child(&recording, "step", "job");
     assert!(
         !recording.one("step").has_attr("langfuse.internal.as_root"),

@@ -20,6 +20,8 @@ const HEADER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const ASYNC_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const ASYNC_HEADER: &str = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
 const AS_ROOT: &str = "langfuse.internal.as_root";
+/// What Langfuse v4 reads (its events table) for the same mark.
+const IS_APP_ROOT: &str = "langfuse.internal.is_app_root";
 
 #[observe]
 fn load_user(id: u32) -> String {
@@ -79,10 +81,15 @@ fn assert_continues_the_caller(
         Some(CALLER_SPAN_ID)
     );
     assert_eq!(span.bool_attr(AS_ROOT), Some(true));
+    assert_eq!(span.bool_attr(IS_APP_ROOT), Some(true));
     assert_eq!(recording.parent_of(child), Some(span));
     assert_eq!(child.trace_id().to_string(), trace_id);
     assert!(
         !child.has_attr(AS_ROOT),
+        "only the first observation is the root"
+    );
+    assert!(
+        !child.has_attr(IS_APP_ROOT),
         "only the first observation is the root"
     );
 }
@@ -149,10 +156,9 @@ fn a_missing_or_invalid_traceparent_falls_back_to_the_current_context() {
         let root = with_input(&handles, input);
         assert_eq!(root.parent_id(), None, "{input}: a new trace");
         assert_ne!(root.trace_id().to_string(), TRACE_ID);
-        assert!(
-            !root.has_attr(AS_ROOT),
-            "{input}: a local root needs no mark"
-        );
+        for key in [AS_ROOT, IS_APP_ROOT] {
+            assert!(!root.has_attr(key), "{input}: a local root needs no mark");
+        }
     }
     let nested = with_input(&handles, r#"{"traceparent":null,"id":9}"#);
     let caller = recording.one("local_request");
@@ -163,6 +169,7 @@ fn a_missing_or_invalid_traceparent_falls_back_to_the_current_context() {
     );
     assert_eq!(nested.trace_id(), caller.trace_id());
     assert!(!nested.has_attr(AS_ROOT));
+    assert!(!nested.has_attr(IS_APP_ROOT));
     assert_eq!(recording.traces().len(), 4, "no trace joined another");
 }
 
@@ -190,4 +197,8 @@ fn an_observation_context_is_a_local_parent() {
         Some(recording.one("capture_context"))
     );
     assert!(!resumed.has_attr(AS_ROOT), "the parent is in this process");
+    assert!(
+        !resumed.has_attr(IS_APP_ROOT),
+        "the parent is in this process"
+    );
 }

@@ -289,12 +289,14 @@ async fn a_continued_trace_is_kept_or_dropped_by_the_trace_id_rule() {
     assert_eq!(traces.keys().cloned().collect::<BTreeSet<_>>(), expected);
     for span in &tree.spans {
         let first_here = span.name() != "backend_step";
-        assert_eq!(
-            span.bool_attr("langfuse.internal.as_root"),
-            first_here.then_some(true),
-            "{}",
-            span.name()
-        );
+        for key in ["langfuse.internal.as_root", "langfuse.internal.is_app_root"] {
+            assert_eq!(
+                span.bool_attr(key),
+                first_here.then_some(true),
+                "{} {key}",
+                span.name()
+            );
+        }
         if first_here {
             assert_eq!(span.parent_span_id().as_deref(), Some("00f067aa0ba902b7"));
         }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use langfuse::{ExporterKind, TraceId, create_trace_id};
+use support::logs::Logs;
 use support::setup::{self, PUBLIC_KEY, SECRET_KEY, WAIT};
 use support::{DEFAULT_PROJECT_ID, PROJECTS_PATH, Receiver, Reply, projects_body};
 
@@ -153,6 +154,29 @@ async fn a_failed_lookup_is_retried_in_the_background() {
         gap >= Duration::from_millis(700),
         "retried after a backoff: {gap:?}"
     );
+}
+
+#[test]
+fn a_failed_lookup_logs_one_line_with_the_status_and_not_the_page() {
+    own_process!();
+    let logs = Logs::capture();
+    let receiver = Receiver::start();
+    let page = format!(
+        "<!DOCTYPE html>\n<html>\n<body>\n{}\n</body>\n</html>\n",
+        "<p>This page could not be found.</p>\n".repeat(50)
+    );
+    receiver.set_projects_reply(Reply::status(404).with_body(&page));
+    let _langfuse = setup::init(&receiver);
+    let line = logs.wait_for(&["WARN", "could not get the project id"], WAIT);
+    assert!(line.contains("404 Not Found"), "{line}");
+    assert!(!line.contains("<html") && !line.contains("<p>"), "{line}");
+    let text = logs.text();
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("project id"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{text}");
+    assert!(!text.contains("could not be found"), "{text}");
 }
 
 #[test]

@@ -12,7 +12,14 @@
 //! `scripts/bench.sh` does this for every case.
 //!
 //! It also prints the heap allocations made on this thread inside `probe_loop`, per
-//! iteration (DESIGN budget: none in steady state with capture off).
+//! iteration (DESIGN budget: none in steady state with capture off), and the thread's CPU
+//! time per iteration (`CLOCK_THREAD_CPUTIME_ID`): run without callgrind and with many
+//! iterations, a time that the other processes of a busy machine disturb less than
+//! criterion's wall time (they still share its caches).
+//!
+//! ```text
+//! target/release/examples/instructions capture_small 2000000
+//! ```
 //!
 //! The `tracing_*` cases measure `langfuse::tracing::layer()`: a converted span
 //! (`tracing_layer_bridge` over `tracing_layer`) and a span it ignores
@@ -95,6 +102,42 @@ fn captured(x: u64, question: &str) -> u64 {
 #[inline(never)]
 fn parent(iterations: u64) -> u64 {
     probe_loop(iterations, observed)
+}
+
+/// The small request-like argument of `benches/overhead.rs` (`capture_small_of_100`).
+#[derive(Debug, serde::Serialize)]
+struct Small {
+    id: u64,
+    question: String,
+    tags: Vec<&'static str>,
+}
+
+/// Capture on: a small struct in, a number out (a child in `capture_small_of_100`).
+#[langfuse::observe]
+#[inline(never)]
+fn small_child(s: &Small) -> u64 {
+    black_box(s).id + 1
+}
+
+#[langfuse::observe(capture_input = false, capture_output = false)]
+#[inline(never)]
+fn small_parent(iterations: u64, s: &Small) -> u64 {
+    probe_loop(iterations, |_| small_child(s))
+}
+
+/// Children of both kinds under a parent, for the warm-up: outside `probe_loop`, which
+/// callgrind counts wherever it runs.
+#[langfuse::observe(capture_input = false, capture_output = false)]
+#[inline(never)]
+fn warm_up_parent(s: &Small) -> u64 {
+    observed(1) + small_child(s)
+}
+
+/// Capture on: a 1 MB string argument, cut at the budget (`capture_1mb`).
+#[langfuse::observe]
+#[inline(never)]
+fn capture_1mb(big: &str) -> usize {
+    black_box(big).len()
 }
 
 #[langfuse::observe(capture_input = false, capture_output = false)]
@@ -246,19 +289,49 @@ fn main() {
     };
     bench::set_recording(recording);
     bench::set_sample_rate(rate);
-    // Warm up outside the counted region: thread-locals, the ring, the stack's capacity.
-    for i in 0..100 {
-        black_box(observed(i));
-        black_box(parent(1));
-        black_box(poll_to_end(observed_async(2)));
-        black_box(captured(i, "warm-up"));
+    let small = Small {
+        id: 42,
+        question: "What does Langfuse trace?".to_owned(),
+        tags: vec!["beta", "eu"],
+    };
+    let big: String = "the quick brown fox jumps over the lazy dog "
+        .chars()
+        .cycle()
+        .take(1 << 20)
+        .collect();
+    // Warm up outside the counted region (never through `probe_loop`, which callgrind counts
+    // wherever it runs): thread-locals, the ring, the stack's capacity, and the buffers
+    // captures recycle (the exporter thread gives them back as it drains).
+    for round in 0..20 {
+        for i in 0..100 {
+            black_box(observed(i));
+            black_box(warm_up_parent(&small));
+            black_box(poll_to_end(observed_async(2)));
+            black_box(captured(i, "warm-up"));
+        }
+        if round % 5 == 0 {
+            black_box(capture_1mb(&big));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    // Captures write into buffers the exporter thread gives back once it has drained their
+    // records. In a service it does so all along; under callgrind it barely runs during the
+    // counted loop, so the loop's worth of buffers is made and given back first.
+    for i in 0..iterations + 100 {
+        black_box(captured(i, "warm-up"));
+        black_box(warm_up_parent(&small));
+    }
+    _langfuse.flush(std::time::Duration::from_secs(10));
+    let cpu_before = thread_cpu();
     let sum = match case.as_str() {
         "plain" => probe_loop(iterations, plain),
         "disabled" | "sampled_out" | "root" => probe_loop(iterations, observed),
         // The children of one open observation; the parent's own start and end are outside.
         "child" => parent(iterations),
         "capture_root" => probe_loop(iterations, |i| captured(i, "What does Langfuse trace?")),
+        // Children capturing a small struct; the parent's own start and end are outside.
+        "capture_small" => small_parent(iterations, &small),
+        "capture_1mb" => probe_loop(iterations, |_| capture_1mb(&big) as u64),
         "async_1_poll" => probe_loop(iterations, |_| poll_to_end(observed_async(1))),
         "async_2_polls" => probe_loop(iterations, |_| poll_to_end(observed_async(2))),
         "async_plain_1_poll" => probe_loop(iterations, |_| poll_to_end(plain_async(1))),
@@ -286,7 +359,8 @@ fn main() {
         other => {
             eprintln!(
                 "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
-                 capture_root, async_1_poll, async_2_polls, async_plain_1_poll, async_plain_2_polls, \
+                 capture_root, capture_small, capture_1mb, async_1_poll, async_2_polls, \
+                 async_plain_1_poll, async_plain_2_polls, \
                  tracing_{{registry,bridge,layer,layer_bridge,layer_noop}}, \
                  tracing_ignored_{{registry,bridge,layer,layer_bridge,layer_noop,layer_inside,\
                  layer_bridge_inside}}"
@@ -295,9 +369,31 @@ fn main() {
         }
     };
     black_box(sum);
+    let cpu = thread_cpu()
+        .zip(cpu_before)
+        .map_or(0.0, |(after, before)| (after - before).as_nanos() as f64);
     let allocations = ALLOCATIONS.with(Cell::get);
     println!(
-        "case={case} iterations={iterations} allocations_per_iteration={}",
-        allocations as f64 / iterations as f64
+        "case={case} iterations={iterations} allocations_per_iteration={} \
+         cpu_ns_per_iteration={:.1}",
+        allocations as f64 / iterations as f64,
+        cpu / iterations as f64
     );
+}
+
+/// The calling thread's CPU time so far (`CLOCK_THREAD_CPUTIME_ID`, as `benches/prompts.rs`
+/// reads it); `None` where it cannot be read.
+fn thread_cpu() -> Option<std::time::Duration> {
+    #[cfg(unix)]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes one timespec we own; no other memory is touched.
+        let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0;
+        ok.then(|| std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+    #[cfg(not(unix))]
+    None
 }

@@ -188,8 +188,12 @@ use proc_macro2::TokenStream;
 /// 2. `Debug`: as its `Debug` text;
 /// 3. otherwise, as a marker with its type name, such as `"<my_app::Connection>"`.
 ///
-/// Serialization stops at a byte budget per field (`LANGFUSE_CAPTURE_MAX_BYTES`) and marks the
-/// field as truncated, so a huge argument costs what one at the budget costs.
+/// Serialization stops at a byte budget per field (`LANGFUSE_CAPTURE_MAX_BYTES`, 32 KiB), so a
+/// huge argument costs what one at the budget costs. A cut field is still valid JSON: a string
+/// cut in the middle ends with `… [truncated by langfuse]`, an array or object cut there gets
+/// a final marker entry (`[1,2,"… [truncated by langfuse]"]`,
+/// `{"a":1,"… [truncated by langfuse]":null}`), and everything open is closed; the builder's
+/// `capture_max_bytes` gives the exact shape.
 ///
 /// The choice is made from what the function's own signature says, so a generic argument is
 /// serialized only when its bound says it can be:

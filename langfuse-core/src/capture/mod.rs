@@ -10,23 +10,31 @@
 //! [`DescribeViaDebug`] > [`DescribeViaTypeName`]).
 //!
 //! Every buffer has a byte budget enforced while writing: serialization stops at the budget,
-//! so a 100 MB argument costs what one at the budget costs.
+//! so a 100 MB argument costs what one at the budget costs, and what was written is closed
+//! into valid JSON with the cut marked where it happened (see [`sink`] for the exact shape).
+//! Captures write into recycled buffers ([`pool`]) that travel to the exporter with the
+//! record, so capturing allocates nothing in steady state.
 
-use std::cell::Cell;
 use std::fmt::{self, Write as _};
-use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-mod guard;
+#[cfg(test)]
+#[allow(
+    clippy::needless_borrow,
+    reason = "the extra borrows select the capture strategy"
+)]
+mod cut_properties;
 mod payload;
 mod policy;
+pub(crate) mod pool;
+mod ser;
+pub(crate) mod sink;
 
 pub(crate) use payload::{Payload, merge_objects};
 pub use policy::CaptureSetting;
 pub(crate) use policy::{configure, enabled, max_bytes};
-
-/// Marker appended to a field cut at its byte budget.
-const TRUNCATED_MARKER: &str = "… [truncated by langfuse]";
+pub use sink::JsonSink;
+pub(crate) use sink::TRUNCATED_MARKER;
 
 /// Budget for an error's status message.
 pub(crate) const STATUS_MAX_BYTES: usize = 4096;
@@ -35,77 +43,17 @@ pub(crate) const STATUS_MAX_BYTES: usize = 4096;
 #[doc(hidden)]
 pub struct Wrap<'a, T: ?Sized>(pub &'a T);
 
-/// A bounded buffer receiving one JSON value at a time.
-#[doc(hidden)]
-pub struct JsonSink {
-    buf: Vec<u8>,
-    limit: usize,
-    truncated: bool,
-}
-
-thread_local! {
-    /// The buffer sinks on this thread write into. A capture then allocates once, for the
-    /// exact-size copy it keeps, rather than once for every doubling of a growing buffer.
-    /// A sink takes it and gives it back when it finishes, so a capture nested inside another
-    /// (a `Serialize` impl calling an observed function) just starts with a fresh buffer, and
-    /// a sink dropped unfinished frees its buffer. (A `Drop` impl returning it would put a
-    /// drop check on every observation's path, capture off included.)
-    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-}
-
-/// Scratch buffers grown past this are not kept for the next capture.
-const MAX_SCRATCH_CAPACITY: usize = 64 * 1024;
-
 impl JsonSink {
-    pub(crate) fn new(limit: usize) -> Self {
-        Self {
-            buf: SCRATCH.try_with(Cell::take).unwrap_or_default(),
-            limit,
-            truncated: false,
-        }
-    }
-
-    /// Appends text as is (JSON punctuation around values), within the budget.
-    pub(crate) fn raw(&mut self, s: &str) {
-        self.push_str(s);
-    }
-
-    /// A position to come back to with [`JsonSink::rewind`].
-    pub(crate) fn mark(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// What was written since `mark`; empty once the budget ran out.
-    pub(crate) fn written_since(&self, mark: usize) -> &[u8] {
-        if self.truncated {
-            return &[];
-        }
-        self.buf.get(mark..).unwrap_or_default()
-    }
-
-    /// Forgets what was written since `mark` (not once the budget ran out: the cut is kept).
-    pub(crate) fn rewind(&mut self, mark: usize) {
-        if !self.truncated {
-            self.buf.truncate(mark);
-        }
-    }
-
-    #[inline]
-    fn push_str(&mut self, s: &str) {
-        // Infallible once truncated: the write just stops.
-        let _ = io::Write::write_all(self, s.as_bytes());
-    }
-
     /// Writes one value with `write`, which returns `Err` when the value refused to serialize.
     /// A refusal or a panic inside user code rolls the value back and writes a marker instead,
     /// so the surrounding JSON stays valid and the observation is kept.
     fn value(&mut self, write: impl FnOnce(&mut JsonSink) -> Result<(), String>) {
-        if self.truncated {
+        if self.is_cut() {
             return;
         }
-        let mark = self.buf.len();
+        let checkpoint = self.checkpoint();
         let outcome = catch_unwind(AssertUnwindSafe(|| write(self)));
-        if self.truncated {
+        if self.is_cut() {
             return;
         }
         let marker = match outcome {
@@ -113,108 +61,19 @@ impl JsonSink {
             Ok(Err(reason)) => format!("<unserializable: {reason}>"),
             Err(_) => "<panicked while capturing>".to_owned(),
         };
-        self.buf.truncate(mark);
+        self.restore(checkpoint);
         self.json_string(&marker);
     }
-
-    /// Writes `s` as a JSON string literal, escaped, within the budget.
-    fn json_string(&mut self, s: &str) {
-        self.push_str("\"");
-        let _ = JsonStringWriter { sink: self }.write_str(s);
-        self.push_str("\"");
-    }
-
-    /// The captured text: valid JSON, or the valid-UTF-8 prefix plus a marker when the
-    /// budget ran out.
-    pub(crate) fn into_payload(self) -> Payload {
-        let payload = if self.truncated {
-            // The cut may split a multi-byte character: keep the valid prefix.
-            let valid = match std::str::from_utf8(&self.buf) {
-                Ok(text) => text,
-                Err(e) => std::str::from_utf8(&self.buf[..e.valid_up_to()]).unwrap_or_default(),
-            };
-            let mut text = String::with_capacity(valid.len() + TRUNCATED_MARKER.len());
-            text.push_str(valid);
-            text.push_str(TRUNCATED_MARKER);
-            Payload::Text(text)
-        } else {
-            // Only whole values were written, and serde_json and our escaper emit UTF-8.
-            Payload::Json(
-                std::str::from_utf8(&self.buf)
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        };
-        let mut buf = self.buf;
-        if buf.capacity() <= MAX_SCRATCH_CAPACITY {
-            buf.clear();
-            let _ = SCRATCH.try_with(|scratch| scratch.set(buf));
-        }
-        payload
-    }
 }
 
-impl io::Write for JsonSink {
-    #[inline]
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.truncated {
-            return Err(io::Error::other("capture budget exhausted"));
-        }
-        let room = self.limit.saturating_sub(self.buf.len());
-        if data.len() > room {
-            self.buf.extend_from_slice(&data[..room]);
-            self.truncated = true;
-            return Err(io::Error::other("capture budget exhausted"));
-        }
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    /// `write` takes everything or fails at the budget, never a part: no retry loop needed
-    /// (serde_json writes every piece of JSON through this).
-    #[inline]
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.write(data).map(|_| ())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Escapes text into a JSON string body as `Debug` output streams in.
-struct JsonStringWriter<'a> {
+/// Escapes `Debug` output into a JSON string value as it streams in.
+struct DebugWriter<'a> {
     sink: &'a mut JsonSink,
 }
 
-impl fmt::Write for JsonStringWriter<'_> {
+impl fmt::Write for DebugWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut start = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let escaped = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            self.raw(&s[start..i])?;
-            if escaped.is_empty() {
-                self.raw(&format!("\\u{b:04x}"))?;
-            } else {
-                self.raw(escaped)?;
-            }
-            start = i + 1;
-        }
-        self.raw(&s[start..])
-    }
-}
-
-impl JsonStringWriter<'_> {
-    fn raw(&mut self, s: &str) -> fmt::Result {
-        io::Write::write_all(self.sink, s.as_bytes()).map_err(|_| fmt::Error)
+        self.sink.escaped(s).map_err(|_| fmt::Error)
     }
 }
 
@@ -279,41 +138,41 @@ pub struct InputRecorder {
 }
 
 impl InputRecorder {
+    #[inline]
     pub(crate) fn new(limit: usize) -> Self {
-        Self {
-            sink: JsonSink::new(limit),
-            empty: true,
-        }
+        let mut sink = JsonSink::new(limit);
+        sink.begin_object();
+        Self { sink, empty: true }
     }
 
     /// Starts the entry for argument `name` and returns the sink for its value.
+    #[inline]
     pub fn arg(&mut self, name: &'static str) -> &mut JsonSink {
-        self.sink.push_str(if self.empty { "{" } else { "," });
-        self.empty = false;
         // Argument names are Rust identifiers, which never need escaping in JSON (no quotes,
         // backslashes or control characters); raw ones lose `r#`.
-        self.sink.push_str("\"");
-        self.sink.push_str(name.strip_prefix("r#").unwrap_or(name));
-        self.sink.push_str("\":");
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        self.sink.begin_entry(self.empty, name);
+        self.empty = false;
         &mut self.sink
     }
 
+    #[inline]
     pub(crate) fn into_payload(mut self) -> Payload {
-        self.sink.push_str(if self.empty { "{}" } else { "}" });
+        self.sink.end_container();
         self.sink.into_payload()
     }
 }
 
-/// Serializes with serde into a bounded sink, through the [`guard`] adapter: non-finite floats
-/// become string markers and nesting stops at [`guard::MAX_DEPTH`] (serde_json alone writes
-/// `null` for the first and overflows the stack on the second), and strings longer than the
-/// budget are cut before serde_json scans them.
+/// Serializes with serde into a bounded sink, through the capture serializer ([`ser`]):
+/// serde_json's JSON, except that non-finite floats become string markers and nesting stops
+/// at [`ser::MAX_DEPTH`] (serde_json writes `null` for the first and overflows the stack on
+/// the second), and the work stops with the budget.
+#[inline]
 fn write_serialize<T: serde::Serialize + ?Sized>(value: &T, sink: &mut JsonSink) {
-    let guarded = guard::guarded(value, sink.limit);
-    sink.value(|sink| match serde_json::to_writer(&mut *sink, &guarded) {
+    sink.value(|sink| match sink.serialize(value) {
         Ok(()) => Ok(()),
-        // The budget ran out: the sink already knows, and keeps the prefix.
-        Err(_) if sink.truncated => Ok(()),
+        // The budget ran out: the sink already closed the JSON.
+        Err(_) if sink.is_cut() => Ok(()),
         Err(e) => Err(e.to_string()),
     });
 }
@@ -321,12 +180,14 @@ fn write_serialize<T: serde::Serialize + ?Sized>(value: &T, sink: &mut JsonSink)
 /// Formats with `Debug` into a bounded sink, as a JSON string.
 fn write_debug<T: fmt::Debug + ?Sized>(value: &T, sink: &mut JsonSink) {
     sink.value(|sink| {
-        sink.push_str("\"");
-        let result = write!(JsonStringWriter { sink }, "{value:?}");
-        if sink.truncated {
+        if sink.begin_text().is_err() {
             return Ok(());
         }
-        sink.push_str("\"");
+        let result = write!(DebugWriter { sink }, "{value:?}");
+        if sink.is_cut() {
+            return Ok(());
+        }
+        let _ = sink.end_text();
         result.map_err(|_| "Debug implementation returned an error".to_owned())
     });
 }
@@ -454,9 +315,26 @@ impl<T: ?Sized> DescribeViaTypeName for Wrap<'_, T> {
 
 /// Serializes any `Serialize` value within `limit` bytes (used by the update API).
 pub(crate) fn serialize_bounded<T: serde::Serialize + ?Sized>(value: &T, limit: usize) -> Payload {
+    serialize_bounded_checked(value, limit).0
+}
+
+/// [`serialize_bounded`], and whether the value was cut at the budget.
+pub(crate) fn serialize_bounded_checked<T: serde::Serialize + ?Sized>(
+    value: &T,
+    limit: usize,
+) -> (Payload, bool) {
     let mut sink = JsonSink::new(limit);
     write_serialize(value, &mut sink);
-    sink.into_payload()
+    let cut = sink.is_cut();
+    (sink.into_payload(), cut)
+}
+
+/// Gives the buffer of a payload the exporter is done with back for reuse.
+#[inline]
+pub(crate) fn recycle(payload: Payload) {
+    match payload {
+        Payload::Json(text) | Payload::Text(text) => pool::give_string(text),
+    }
 }
 
 #[cfg(test)]
@@ -512,24 +390,41 @@ mod tests {
         );
     }
 
+    /// The JSON of a payload cut at its budget, parsed.
+    fn cut_json(payload: Payload, limit: usize) -> (String, serde_json::Value) {
+        let Payload::Json(json) = payload else {
+            panic!("a cut capture is JSON");
+        };
+        assert!(
+            json.len() <= limit + sink::MAX_OVERSHOOT,
+            "{limit}: {} bytes",
+            json.len()
+        );
+        let value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        (json, value)
+    }
+
     #[test]
     fn budget_stops_serialization_and_marks_truncation() {
         let big = vec![7u8; 1_000_000];
-        let Payload::Text(text) = capture!(big, 100) else {
-            panic!("expected a truncated payload");
-        };
+        let (text, value) = cut_json(capture!(big, 100), 100);
+        // An array cut at the budget: the elements that fit, then a final marker entry.
         assert!(text.starts_with("[7,7,7"));
-        assert!(text.ends_with(TRUNCATED_MARKER));
-        assert!(text.len() <= 100 + TRUNCATED_MARKER.len());
+        assert!(
+            text.ends_with(&format!(",\"{TRUNCATED_MARKER}\"]")),
+            "{text}"
+        );
+        let items = value.as_array().unwrap();
+        assert!(items[..items.len() - 1].iter().all(|v| v == 7));
+        // Everything but the marker entry stays within the budget, closing bracket included.
+        assert!(text.len() - TRUNCATED_MARKER.len() - 3 <= 100, "{text}");
     }
 
     #[test]
     fn truncation_never_splits_a_character() {
         let s = "é".repeat(100);
-        let Payload::Text(text) = capture!(s, 10) else {
-            panic!("expected a truncated payload");
-        };
-        assert_eq!(text, format!("\"éééé{TRUNCATED_MARKER}"));
+        let (text, _) = cut_json(capture!(s, 10), 10);
+        assert_eq!(text, format!("\"éééé{TRUNCATED_MARKER}\""));
     }
 
     #[test]
@@ -540,25 +435,26 @@ mod tests {
         let map = std::collections::BTreeMap::from([(text.clone(), text.as_str())]);
         for limit in [1, 2, 7, 100, 1000, 4096] {
             for captured in [capture!(text, limit), capture!(map, limit)] {
-                let Payload::Text(cut) = captured else {
-                    panic!("expected a truncated payload");
-                };
-                let whole = if cut.starts_with('{') {
-                    serde_json::to_string(&map).unwrap()
+                let (json, value) = cut_json(captured, limit);
+                if limit < 2 {
+                    assert_eq!(value, TRUNCATED_MARKER, "{limit}: nothing fits");
+                } else if let Some(cut) = value
+                    .as_str()
+                    .and_then(|v| v.strip_suffix(TRUNCATED_MARKER))
+                {
+                    // The string's first characters, whole, up to the budget.
+                    assert!(text.starts_with(cut), "{limit}: {json}");
+                    let kept = json.len() - TRUNCATED_MARKER.len();
+                    assert!(kept <= limit && limit - kept < 7, "{limit}: {json}");
                 } else {
-                    serde_json::to_string(&text).unwrap()
-                };
-                let kept = cut.strip_suffix(TRUNCATED_MARKER).unwrap();
-                assert!(kept.len() <= limit);
-                assert!(whole.starts_with(kept), "{limit}: {kept}");
-                assert!(limit - kept.len() < 4, "{limit}: {kept}");
+                    // A key that does not fit leaves its entry out.
+                    assert_eq!(json, format!("{{\"{TRUNCATED_MARKER}\":null}}"), "{limit}");
+                }
             }
         }
         // A byte string too: cut, then still truncated.
         let bytes = serde_bytes_like(&[200u8; 10_000]);
-        let Payload::Text(cut) = capture!(bytes, 50) else {
-            panic!("expected a truncated payload");
-        };
+        let (cut, _) = cut_json(capture!(bytes, 50), 50);
         assert!(cut.starts_with("[200,200,"));
     }
 
@@ -648,9 +544,9 @@ mod tests {
             json,
             format!(
                 "{}\"{}\"{}",
-                "[".repeat(guard::MAX_DEPTH),
-                guard::DEPTH_MARKER,
-                "]".repeat(guard::MAX_DEPTH)
+                "[".repeat(ser::MAX_DEPTH as usize),
+                ser::DEPTH_MARKER,
+                "]".repeat(ser::MAX_DEPTH as usize)
             )
         );
     }

@@ -206,13 +206,15 @@ pub(crate) fn register_thread() -> LocalBuffer {
 /// Queues a record in the shared queue: the overflow of a full ring, or a record ended where
 /// thread-locals are unusable.
 #[cold]
-pub(crate) fn push_shared(record: Record) {
+pub(crate) fn push_shared(mut record: Record) {
     let bytes = record.captured_bytes();
     if !COLLECTOR.reserve(bytes) {
         COLLECTOR
             .counters
             .dropped_queue_full
             .fetch_add(1, Ordering::Relaxed);
+        // Its buffers are this thread's next captures': a full queue costs no allocation.
+        record.recycle();
         return;
     }
     COLLECTOR.shared.lock().push(record);
@@ -272,10 +274,12 @@ impl Collector {
             return 0;
         }
         let mut dropped = 0;
-        for record in chunk {
+        for mut record in chunk {
             if self.reserve(record.captured_bytes()) {
                 pending.push_back(record);
             } else {
+                // Its buffers go back to the threads that capture, as an exported one's do.
+                record.recycle();
                 dropped += 1;
             }
         }

@@ -288,7 +288,30 @@ impl ConfigBuilder {
         self
     }
 
-    /// Byte budget of one captured field (`LANGFUSE_CAPTURE_MAX_BYTES`), at least 64.
+    /// Byte budget of one captured field (`LANGFUSE_CAPTURE_MAX_BYTES`), at least 64;
+    /// default 32 KiB.
+    ///
+    /// A function's input (the object of its arguments), its output, metadata, and a value
+    /// captured through its `Debug` text each get this budget. Serialization stops where the
+    /// budget runs out, so a 100 MB argument costs what one at the budget costs, and what was
+    /// written is closed into valid JSON, with the cut marked where it happened by the text
+    /// `… [truncated by langfuse]`:
+    ///
+    /// - a string cut in the middle keeps its first bytes (whole characters and escapes) and
+    ///   ends with the marker: `"the first wor… [truncated by langfuse]"`;
+    /// - any other element that does not fit (a number, `true`, `null`, an object's key, a
+    ///   nested array or object) is left out whole, and the array or object it was in gets a
+    ///   final marker entry instead: `[1,2,"… [truncated by langfuse]"]` for an array,
+    ///   `{"a":1,"… [truncated by langfuse]":null}` for an object;
+    /// - a value that does not fit at all is the marker string itself,
+    ///   `"… [truncated by langfuse]"`;
+    /// - every array and object open at the cut is closed.
+    ///
+    /// So `{"question":"What does … [truncated by langfuse]"}` or
+    /// `{"items":[{"id":1},{"id":2},"… [truncated by langfuse]"]}` is what a cut input looks
+    /// like, and it parses as JSON (in the Langfuse UI and in a `mask` hook). The result is at
+    /// most the budget plus 35 bytes (the final marker entry of an object). An error's status
+    /// message is plain text with its own budget of 4 KiB, cut the same way as a string.
     pub fn capture_max_bytes(mut self, bytes: usize) -> Self {
         self.capture_max_bytes = Some(bytes);
         self

@@ -28,7 +28,7 @@
 //! | `LANGFUSE_OTEL_COMPRESSION` | `gzip` | `gzip` or `none` for span export. Falls back to `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`, then `OTEL_EXPORTER_OTLP_COMPRESSION`. | yes |
 //! | `LANGFUSE_MAX_QUEUE_SIZE` | `200000` | Observations held for export (the shared queue and the exporter's batches, in flight included); beyond it new observations are dropped and counted. Each recording thread's ring (`LANGFUSE_THREAD_BUFFER_SIZE`) comes on top. | yes (default 2048 there) |
 //! | `LANGFUSE_MAX_QUEUE_BYTES` | `67108864` (64 MiB) | Captured bytes (inputs, outputs, metadata) held for export; at least 1024. | **ours** |
-//! | `LANGFUSE_CAPTURE_MAX_BYTES` | `32768` (32 KiB) | Byte budget of one captured field; serialization stops there and the field is marked truncated. At least 64. | **ours** |
+//! | `LANGFUSE_CAPTURE_MAX_BYTES` | `32768` (32 KiB) | Byte budget of one captured field; serialization stops there and what was written is closed into valid JSON with `… [truncated by langfuse]` where it was cut (exact shape: [`ConfigBuilder::capture_max_bytes`]). At least 64. | **ours** |
 //! | `LANGFUSE_EXPORTER` | `otlp` | `otlp` (send to Langfuse or a collector), `console` (write spans in readable form, for local development), `none` (record, then discard). | **ours** |
 //! | `LANGFUSE_OTEL_MAX_BATCH_SIZE_BYTES` | `4194304` (4 MiB) | Uncompressed request size at which a batch is cut; at least 1024. | **ours** (same name, different meaning: Python drops a request above it, default 64 MiB) |
 //! | `LANGFUSE_MAX_RETRIES` | `5` | Retries of one export after the first attempt. | **ours** (Python v2 only) |

@@ -114,10 +114,34 @@ impl Local {
         self.buffer.get_or_insert_with(collector::register_thread)
     }
 
+    /// Whether an observation begun here with `choice` starts a plain new trace: nothing on
+    /// the stack (no parent, no scope whose attributes it would carry), and nothing else that
+    /// could give it a parent (a test recorder here, an OpenTelemetry span). Then it takes
+    /// the shortest path (`begin_root_pushed`): what `plan` decides for it, without the plan.
+    #[inline(always)]
+    fn starts_plain_trace(&self, choice: ParentChoice<'_>) -> bool {
+        #[cfg(feature = "testing")]
+        let recorders = self.tap.is_some() || !crate::lifecycle::is_enabled();
+        #[cfg(not(feature = "testing"))]
+        let recorders = false;
+        matches!(choice, ParentChoice::Current)
+            && self.stack.is_empty()
+            && !cfg!(feature = "opentelemetry")
+            && !recorders
+    }
+
+    /// The id a sampled-out trace's frame carries: only ever sent as the parent id of an
+    /// outgoing `traceparent`, so derived from the trace id instead of drawn.
+    #[inline(always)]
+    fn unsampled_id(trace_id: TraceId) -> ObservationId {
+        ObservationId::from_u64(trace_id.to_u128() as u64 | 1).unwrap_or(ObservationId::PLACEHOLDER)
+    }
+
     /// Decides how an observation begins under the chosen parent: the ids of a recorded
     /// observation, a sampled-out new trace (tracked so that its children stay out), or
-    /// nothing at all under a sampled-out parent.
-    #[inline]
+    /// nothing at all under a sampled-out parent. Always inlined: returned through memory,
+    /// the plan costs more than deciding it.
+    #[inline(always)]
     fn plan(&mut self, choice: ParentChoice<'_>) -> Plan {
         let parent = match choice {
             ParentChoice::Current => self.stack.last().and_then(Frame::key),
@@ -138,10 +162,7 @@ impl Local {
             let trace_id = self.new_trace_id();
             if !sampling::keep(trace_id) {
                 self.buffer().count_sampled_out();
-                // Only ever sent as the parent id of an outgoing `traceparent`: derive it from
-                // the trace id instead of drawing one.
-                let id = ObservationId::from_u64(trace_id.to_u128() as u64 | 1)
-                    .unwrap_or(ObservationId::PLACEHOLDER);
+                let id = Self::unsampled_id(trace_id);
                 return Plan::Unsampled { trace_id, id };
             }
             let id = self.new_span_id();
@@ -262,6 +283,9 @@ impl Local {
         descriptor: &'static Descriptor,
         choice: ParentChoice<'_>,
     ) -> FrameSlot {
+        if self.starts_plain_trace(choice) {
+            return self.begin_root_pushed(descriptor);
+        }
         let plan = self.plan(choice);
         let recorded = matches!(plan, Plan::Record { .. });
         // Room first, then the frame is built in its slot: building it elsewhere and copying
@@ -292,6 +316,34 @@ impl Local {
         // SAFETY: the slot at `depth` is within capacity and was just initialized.
         unsafe { self.stack.set_len(depth + 1) };
         FrameSlot::new(depth, recorded)
+    }
+
+    /// [`Local::begin_pushed`] for a plain new trace (see [`Local::starts_plain_trace`]): the
+    /// trace id, the sampling decision and the frame, written straight into its slot. A
+    /// sampled-out trace still pushes a frame, so that its children know to stay out.
+    #[inline(always)]
+    fn begin_root_pushed(&mut self, descriptor: &'static Descriptor) -> FrameSlot {
+        let trace_id = self.new_trace_id();
+        let sampled = sampling::keep(trace_id);
+        let id = if sampled {
+            self.buffer().count_started();
+            self.new_span_id()
+        } else {
+            self.buffer().count_sampled_out();
+            Self::unsampled_id(trace_id)
+        };
+        self.stack.reserve(1);
+        let depth = self.stack.len();
+        let slot = &mut self.stack.spare_capacity_mut()[0];
+        if sampled {
+            let record = Record::open(trace_id, id, None, 0, None, descriptor);
+            slot.write(Frame::observing(record));
+        } else {
+            slot.write(Frame::unsampled(trace_id, id));
+        }
+        // SAFETY: the slot at `depth` is within capacity and was just initialized.
+        unsafe { self.stack.set_len(depth + 1) };
+        FrameSlot::new(depth, sampled)
     }
 
     /// Pushes a frame and returns its depth, which the owner passes back to [`Local::pop`].
@@ -432,8 +484,14 @@ impl Local {
             if frame.kind == Kind::Observation {
                 collector::count_dropped_after_shutdown(1);
             }
-            // Dropped in place: nothing of it leaves the stack.
-            self.stack.truncate(depth);
+            // Dropped in place: nothing of it leaves the stack. Its two fields that own memory
+            // are dropped here, inline (a sampled-out trace's frame holds neither).
+            drop(frame.record.data.take());
+            drop(frame.record.trace.take());
+            // SAFETY: `depth` is below the length; the frame past it is not dropped again,
+            // and what it still holds (ids, times, flags, a `&'static` descriptor) owns
+            // nothing, so forgetting it leaks nothing.
+            unsafe { self.stack.set_len(depth) };
             return;
         }
         frame.record.close(clock::now());

@@ -6,8 +6,10 @@
 //! It runs on the exporter thread, as records arrive from the hand-off buffers and before the
 //! OTLP encoder or the console printer sees them, so the request path never pays for it. Each
 //! field is parsed into a [`serde_json::Value`], handed to the function, and serialized
-//! again. A function that panics, or returns something that cannot be serialized, costs that
-//! one field, which becomes [`MASK_FAILED`]; the observation itself is always kept.
+//! again; a capture cut at its byte budget too, since it is valid JSON (closed where it was
+//! cut, the marker inside). A function that panics, or returns something that cannot be
+//! serialized, costs that one field, which becomes [`MASK_FAILED`]; the observation itself is
+//! always kept.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -139,8 +141,9 @@ impl Masker {
                 Ok(value) => value,
                 Err(_) => Value::String(text),
             },
-            // Plain text (a user's string, or a capture cut at its byte budget) is a JSON string
-            // to the mask.
+            // Plain text (a user's string, a stream's joined text) is a JSON string to the
+            // mask. A capture cut at its byte budget is JSON (closed at the cut, the marker
+            // inside), so the mask sees its structure like any other capture's.
             Payload::Text(text) => Value::String(text),
         };
         *payload = match self.apply(value) {
@@ -305,7 +308,7 @@ mod tests {
                 Some(ObservationData {
                     input: text("plain text"),
                     output: json(r#""a \"json\" string""#),
-                    // Cut at the byte budget: not valid JSON any more.
+                    // Plain text that is not JSON (what a cut capture used to be).
                     metadata: text(r#"{"k":"trunc… [truncated by langfuse]"#),
                     ..ObservationData::default()
                 }),
@@ -324,6 +327,32 @@ mod tests {
         let data = r.data.unwrap();
         assert_eq!(data.input, text("plain text"));
         assert_eq!(data.output, text(r#"a "json" string"#));
+    }
+
+    #[test]
+    fn a_capture_cut_at_its_budget_reaches_the_mask_as_json() {
+        let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let mut m = masker(move |value| {
+            log.lock().push(value.clone());
+            value
+        });
+        let document = serde_json::json!({"user": "ada", "notes": "n".repeat(500)});
+        let cut = crate::capture::serialize_bounded(&document, 64);
+        mask_one(
+            &mut m,
+            record(
+                Some(ObservationData {
+                    input: Some(cut),
+                    ..ObservationData::default()
+                }),
+                None,
+            ),
+        );
+        let seen = seen.lock();
+        let notes = seen[0]["notes"].as_str().unwrap();
+        assert!(notes.ends_with(crate::capture::TRUNCATED_MARKER), "{notes}");
+        assert!(notes.starts_with("nnn"));
     }
 
     #[test]

@@ -202,7 +202,10 @@ impl OtlpEncoder {
             }
             put_bytes(&mut self.spans, SCOPE_SPANS_SPANS, &self.span);
             captured_bytes += record.captured_bytes();
-            pending.pop_front();
+            if let Some(mut record) = pending.pop_front() {
+                // Its buffers go back to the threads that capture.
+                record.recycle();
+            }
             observations += 1;
         }
         if observations == 0 {

@@ -5,7 +5,6 @@
 
 use std::error::Error as _;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -496,11 +495,15 @@ impl HttpTransport {
             .map_err(|e| failure(None, describe(e)))?;
         let status = response.status();
         if !status.is_success() {
-            let message = self.message(read_message(response).await);
-            let reason = if message.is_empty() {
-                format!("server answered {status}")
-            } else {
-                format!("server answered {status}: {message}")
+            // One line for the log: the status, and the server's message only when it sent
+            // one as JSON. A proxy's or a login page's HTML is left out: read as a message it
+            // is a wall of markup.
+            let reason = match json_message(&read_message(response).await) {
+                Some(message) => format!(
+                    "server answered {status}: {}",
+                    self.message(message).replace(['\n', '\r'], " ")
+                ),
+                None => format!("server answered {status}"),
             };
             return Err(failure(Some(status.as_u16()), reason));
         }
@@ -530,6 +533,21 @@ impl HttpTransport {
         }
         Ok(body)
     }
+}
+
+/// The message of an error body that is JSON: its `message` (or `error`) text, or the body
+/// itself when it is a JSON string. `None` for anything else (HTML, plain text, no body).
+fn json_message(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let text = match &value {
+        serde_json::Value::String(text) => text,
+        serde_json::Value::Object(object) => ["message", "error"]
+            .iter()
+            .find_map(|key| object.get(*key)?.as_str())?,
+        _ => return None,
+    };
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// Why [`HttpTransport::call`] got no usable answer.
@@ -731,13 +749,39 @@ pub(crate) fn basic_authorization(public: &str, secret: &str) -> Option<(HeaderV
     Some((value, credentials))
 }
 
+thread_local! {
+    /// This thread's compressor (the exporter's), kept between requests: a new one allocates
+    /// and clears its window and hash tables, a few hundred kilobytes, for every request.
+    static GZIP: std::cell::RefCell<Option<flate2::Compress>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `body` gzipped (deflate at the fast level, with gzip's header and trailer).
 pub(crate) fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4 + 64),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(body)?;
-    encoder.finish()
+    let compress_with = |compress: &mut flate2::Compress| {
+        let mut out = Vec::with_capacity(body.len() / 4 + 64);
+        loop {
+            let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
+            let input = body.get(consumed..).unwrap_or_default();
+            let status = compress
+                .compress_vec(input, &mut out, flate2::FlushCompress::Finish)
+                .map_err(std::io::Error::other)?;
+            if status == flate2::Status::StreamEnd {
+                return Ok(out);
+            }
+            out.reserve(out.capacity().max(64));
+        }
+    };
+    let new = || flate2::Compress::new_gzip(flate2::Compression::fast(), 15);
+    GZIP.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => {
+            let compress = kept.get_or_insert_with(new);
+            compress.reset();
+            compress_with(compress)
+        }
+        Err(_) => compress_with(&mut new()),
+    })
+    .unwrap_or_else(|_| compress_with(&mut new()))
 }
 
 /// Debug helpers that never show secrets.
@@ -1340,6 +1384,64 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(failure.status, None);
+    }
+
+    #[tokio::test]
+    async fn get_failures_are_one_line_with_the_status_and_no_html() {
+        let page = "<!DOCTYPE html>\n<html>\n<head><title>404</title></head>\n<body>\n<h1>Not \
+                    Found</h1>\n</body>\n</html>\n";
+        let (url, _server) = Server::start(
+            [
+                Reply::status(404).body(page),
+                Reply::status(502).body("upstream connect error\nor disconnect"),
+                Reply::status(403).body("{\"error\":\"Forbidden\",\n\"detail\":\"x\"}"),
+            ],
+            Reply::status(503),
+        )
+        .await;
+        let transport = HttpTransport::new(settings(url.clone())).unwrap();
+        for expected in [
+            "server answered 404 Not Found",
+            "server answered 502 Bad Gateway",
+            "server answered 403 Forbidden: Forbidden",
+            "server answered 503 Service Unavailable",
+        ] {
+            let failure = transport.get(&url, 1024).await.unwrap_err();
+            assert_eq!(failure.reason, expected);
+        }
+        assert_eq!(
+            json_message(r#"{"message":"a\nb"}"#).as_deref(),
+            Some("a\nb")
+        );
+        let (url, _server) = Server::start(
+            [Reply::status(400).body(r#"{"message":"bad\nkey"}"#)],
+            Reply::status(503),
+        )
+        .await;
+        let transport = HttpTransport::new(settings(url.clone())).unwrap();
+        let failure = transport.get(&url, 1024).await.unwrap_err();
+        assert_eq!(failure.reason, "server answered 400 Bad Request: bad key");
+    }
+
+    #[test]
+    fn gzip_round_trips_with_the_kept_compressor() {
+        use std::io::Read as _;
+        let bodies = [
+            Vec::new(),
+            b"a small body".to_vec(),
+            (0..300_000u32)
+                .flat_map(|i| (i % 251).to_le_bytes())
+                .collect(),
+            b"after a large one".to_vec(),
+        ];
+        for body in &bodies {
+            let compressed = gzip(body).unwrap();
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(compressed.as_slice())
+                .read_to_end(&mut plain)
+                .unwrap();
+            assert_eq!(&plain, body);
+        }
     }
 
     #[tokio::test]

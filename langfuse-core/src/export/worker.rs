@@ -425,7 +425,9 @@ impl Worker {
             Sink::Discard => {
                 let count = self.pending.len();
                 let bytes = self.pending.iter().map(Record::captured_bytes).sum();
-                self.pending.clear();
+                for mut record in self.pending.drain(..) {
+                    record.recycle();
+                }
                 self.next_cut += count as u64;
                 collector::global().settle(BatchFate::Exported, count, bytes);
             }

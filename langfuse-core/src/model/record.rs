@@ -1,8 +1,11 @@
 //! The record an observation fills while it runs and leaves, finished, for the exporter.
 
+use std::cell::RefCell;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
-use crate::capture::{CaptureSetting, Payload};
+use crate::capture::pool::{Recycler, Spares};
+use crate::capture::{self, CaptureSetting, Payload};
 use crate::clock::{self, Timestamp};
 use crate::model::{Descriptor, Level, ObservationId, ObservationType, TraceAttributes, TraceId};
 
@@ -45,6 +48,31 @@ impl ObservationData {
             .map(|p| p.len())
             .sum::<usize>()
             + self.status_message.as_ref().map_or(0, String::len)
+    }
+}
+
+thread_local! {
+    #[allow(clippy::vec_box, reason = "the boxes are what is recycled: a record holds a box")]
+    static SPARE_DATA: RefCell<Vec<Box<ObservationData>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Boxes of extended data the exporter is done with, for the next observations that capture
+/// (so that capturing allocates nothing in steady state).
+static DATA: Recycler<SpareData> = Recycler::new();
+
+/// The pool of boxes of extended data.
+struct SpareData;
+
+impl Spares for SpareData {
+    type Item = Box<ObservationData>;
+
+    #[inline(always)]
+    fn local() -> &'static LocalKey<RefCell<Vec<Box<ObservationData>>>> {
+        &SPARE_DATA
+    }
+
+    fn weight(_: &Box<ObservationData>) -> usize {
+        size_of::<ObservationData>()
     }
 }
 
@@ -168,9 +196,28 @@ impl Record {
         }
     }
 
-    /// The extra data, allocated on first use.
+    /// The extra data, allocated (or taken from the recycled ones) on first use.
+    #[inline]
     pub(crate) fn data_mut(&mut self) -> &mut ObservationData {
-        self.data.get_or_insert_with(Default::default)
+        self.data
+            .get_or_insert_with(|| DATA.take().unwrap_or_default())
+    }
+
+    /// Gives the extended data and its captured text back for reuse: for the exporter, once
+    /// it is done with the record.
+    #[inline]
+    pub(crate) fn recycle(&mut self) {
+        let Some(mut data) = self.data.take() else {
+            return;
+        };
+        for payload in [data.input.take(), data.output.take(), data.metadata.take()]
+            .into_iter()
+            .flatten()
+        {
+            capture::recycle(payload);
+        }
+        *data = ObservationData::default();
+        DATA.give(data);
     }
 
     /// Marks the observation failed, keeping the first status message set.

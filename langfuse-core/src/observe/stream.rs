@@ -47,8 +47,10 @@ impl StreamItem<'_> {
             Some(items) => self.content = Some(items.push(write)),
             None if self.probe => {
                 let mut sink = JsonSink::new(PROBE_BYTES);
+                let start = sink.checkpoint();
                 write(&mut sink);
-                self.content = Some(carries_content(sink.written_since(0)));
+                self.content = Some(carries_content(sink.written_since(&start)));
+                capture::recycle(sink.into_payload());
             }
             None => {}
         }
@@ -86,39 +88,41 @@ struct ItemsCapture {
 
 impl ItemsCapture {
     fn new() -> Self {
-        Self {
-            sink: JsonSink::new(capture::max_bytes()),
-            count: 0,
-        }
+        let mut sink = JsonSink::new(capture::max_bytes());
+        sink.begin_array();
+        Self { sink, count: 0 }
     }
 
     /// Captures one item; one without content (see [`carries_content`]) is taken back out.
     /// Returns whether it had content.
     fn push(&mut self, write: impl FnOnce(&mut JsonSink)) -> bool {
-        let before = self.sink.mark();
-        self.sink.raw(if self.count == 0 { "[" } else { "," });
-        let value = self.sink.mark();
+        let before = self.sink.checkpoint();
+        let _ = self.sink.begin_element(self.count == 0);
+        let value = self.sink.checkpoint();
         write(&mut self.sink);
-        if carries_content(self.sink.written_since(value)) {
+        if carries_content(self.sink.written_since(&value)) {
             self.count += 1;
             return true;
         }
-        self.sink.rewind(before);
+        self.sink.restore(before);
         false
     }
 
-    /// The output: joined text when every item was a string, else the list of items.
+    /// The output: joined text when every item was a string, else the list of items. Cut at
+    /// the budget, the list ends with the marker (a cut string item ends with it, or a final
+    /// marker entry follows the items that fit), so joined text ends with it too.
     fn into_payload(mut self) -> Payload {
-        self.sink.raw(if self.count == 0 { "[]" } else { "]" });
+        self.sink.end_container();
         match self.sink.into_payload() {
             Payload::Json(json) => match serde_json::from_str::<Vec<serde_json::Value>>(&json) {
                 Ok(items) if !items.is_empty() && items.iter().all(|v| v.is_string()) => {
                     let text: String = items.iter().filter_map(|v| v.as_str()).collect();
+                    capture::recycle(Payload::Json(json));
                     Payload::Text(text)
                 }
                 _ => Payload::Json(json),
             },
-            truncated => truncated,
+            text => text,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
-use crate::capture::{Payload, serialize_bounded};
+use crate::capture::{Payload, serialize_bounded_checked};
 use crate::context::{Frame, with_local};
 use crate::lifecycle::{self, Admission};
 use crate::model::{ObservationId, TraceId};
@@ -256,25 +256,30 @@ impl Score {
     /// # drop(score);
     /// ```
     pub fn metadata<T: Serialize + ?Sized>(mut self, metadata: &T) -> Self {
-        self.metadata = Some(match serialize_bounded(metadata, MAX_METADATA_BYTES) {
-            Payload::Json(json) if json.starts_with('{') => Metadata::Object(json),
-            // The capture serializer's markers for a value that failed as a whole.
-            Payload::Json(json)
-                if json.starts_with("\"<unserializable") || json.starts_with("\"<panicked") =>
-            {
-                Metadata::Invalid(format!(
-                    "metadata could not be serialized: {}",
-                    json.trim_matches('"')
-                ))
-            }
-            Payload::Json(json) => Metadata::Invalid(format!(
-                "metadata must serialize to a JSON object, not {}",
-                describe_json(&json)
-            )),
-            Payload::Text(_) => Metadata::Invalid(format!(
-                "metadata is larger than {MAX_METADATA_BYTES} bytes of JSON"
-            )),
-        });
+        self.metadata = Some(
+            match serialize_bounded_checked(metadata, MAX_METADATA_BYTES) {
+                (_, true) => Metadata::Invalid(format!(
+                    "metadata is larger than {MAX_METADATA_BYTES} bytes of JSON"
+                )),
+                (Payload::Json(json), _) if json.starts_with('{') => Metadata::Object(json),
+                // The capture serializer's markers for a value that failed as a whole.
+                (Payload::Json(json), _)
+                    if json.starts_with("\"<unserializable") || json.starts_with("\"<panicked") =>
+                {
+                    Metadata::Invalid(format!(
+                        "metadata could not be serialized: {}",
+                        json.trim_matches('"')
+                    ))
+                }
+                (Payload::Json(json), _) => Metadata::Invalid(format!(
+                    "metadata must serialize to a JSON object, not {}",
+                    describe_json(&json)
+                )),
+                (Payload::Text(_), _) => {
+                    Metadata::Invalid("metadata must serialize to a JSON object".to_owned())
+                }
+            },
+        );
         self
     }
 
