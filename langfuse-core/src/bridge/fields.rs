@@ -367,7 +367,9 @@ impl Visitor<'_> {
         self.fields().trace.get_or_insert_with(Default::default)
     }
 
-    #[inline]
+    // Into each `record_*`: the common values (the operation, fields that map to nothing)
+    // then cost no call, and `record`'s large frame is set up only for the others.
+    #[inline(always)]
     fn visit(&mut self, field: &Field, value: FieldValue<'_>) {
         match self.plan.action(field) {
             // The one field most converted spans have, kept out of `record`'s large frame.
@@ -383,6 +385,7 @@ impl Visitor<'_> {
         }
     }
 
+    #[inline(never)]
     fn record(&mut self, action: Action, name: &'static str, value: FieldValue<'_>) {
         use Action::*;
         match action {

@@ -34,7 +34,7 @@ use super::select::{Descriptors, Memo, Selection};
 use crate::clock::{self, Timestamp};
 use crate::context::{self, Frame, Kind, ParentChoice, ParentContext, with_local};
 use crate::lifecycle;
-use crate::model::{ObservationType, TraceAttributes};
+use crate::model::{ObservationType, Record, TraceAttributes};
 
 /// A span as the table knows it: the layer instance (several subscribers, each with its own
 /// span ids, can live in one process) and the span's id, with the id's hash: its top bits
@@ -146,9 +146,12 @@ impl Entry {
     };
 }
 
-/// What a closing span leaves of its entry: the rest is dropped in place.
+/// What a closing span leaves of its entry, when it has an observation to end: the rest is
+/// dropped in place.
 struct Closed {
-    frame: Option<Frame>,
+    /// Taken out of the frame in the slot, so that the record is copied once on its way to
+    /// the ring.
+    record: Record,
     descriptors: &'static Descriptors,
     fields: Option<Box<Fields>>,
     last_exit: Timestamp,
@@ -157,13 +160,15 @@ struct Closed {
 }
 
 impl Entry {
-    /// Takes what the span's end needs out of the entry and leaves it vacant.
+    /// Takes what the span's end needs out of the entry and leaves it vacant; `None` when
+    /// it was vacant or has no observation (a stand-in span, or one begun after shutdown).
     #[inline]
     fn vacate(&mut self) -> Option<Closed> {
         let descriptors = self.descriptors.take()?;
         self.parent = None;
+        let record = self.frame.take().and_then(Frame::into_observation);
         Some(Closed {
-            frame: self.frame.take(),
+            record: record?,
             descriptors,
             fields: self.fields.take(),
             last_exit: self.last_exit,
@@ -235,7 +240,8 @@ static SHARDS: [Mutex<Shard>; SHARD_COUNT] = [const {
 type Locked = MappedMutexGuard<'static, Entry>;
 
 /// The entry of a span the table holds, locked.
-#[inline]
+// Into each callback: returned through a call, the guard costs more than the lookup.
+#[inline(always)]
 fn lookup(key: Key) -> Option<Locked> {
     let slot = key.slot();
     if slot.id.load(Ordering::Relaxed) == key.id {
@@ -470,9 +476,7 @@ impl Bridge {
         let Some(closed) = remove(key) else {
             return;
         };
-        let Some(mut record) = closed.frame.and_then(Frame::into_observation) else {
-            return;
-        };
+        let mut record = closed.record;
         let fields = closed.fields;
         let kind = closed
             .inline
@@ -639,7 +643,7 @@ fn start_with_trace(frame: &mut Frame, fields: &mut Fields) {
 
 /// Trace attributes recorded on a span: on its observation and, through its attributes, on
 /// every observation started under it after.
-fn apply_trace(record: &mut crate::model::Record, trace: &TraceAttributes) {
+fn apply_trace(record: &mut Record, trace: &TraceAttributes) {
     let merged = match &record.trace {
         Some(existing) => existing.merged_with(trace),
         None => trace.clone(),

@@ -86,6 +86,8 @@ pub(crate) fn snapshot() -> Option<Frame> {
 /// Hands a closed record to the exporter from anywhere: through this thread's buffer, or the
 /// shared queue where thread-locals are unusable (thread teardown). After shutdown it is
 /// counted as dropped instead.
+// Inlined, so that the record goes from the caller's hands into the ring's slot in one copy.
+#[inline]
 pub(crate) fn hand_off(record: Record) {
     #[cfg(feature = "testing")]
     if record.is_routed() {
