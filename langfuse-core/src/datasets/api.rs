@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
@@ -24,14 +23,6 @@ use crate::export::{tls, transport};
 
 /// Largest answer read: dataset item pages carry whole inputs and expected outputs.
 const MAX_RESPONSE_BYTES: usize = 64 << 20;
-
-/// Characters escaped in a path segment: everything but RFC 3986's unreserved characters, so
-/// that a dataset name with `/`, `?` or spaces stays one segment.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// A client of Langfuse's public API for datasets. Cheap to share behind an `Arc`.
 pub(crate) struct ApiClient {
@@ -105,7 +96,7 @@ impl ApiClient {
         let mut text = format!("{}{path}", self.base_url);
         for segment in segments {
             text.push('/');
-            text.extend(utf8_percent_encode(segment, PATH_SEGMENT));
+            text.extend(transport::path_segment(segment));
         }
         Url::parse(&text).map_err(|e| DatasetError::InvalidRequest(format!("{text}: {e}")))
     }

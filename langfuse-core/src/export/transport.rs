@@ -18,6 +18,18 @@ use tokio::time::Instant;
 
 pub(crate) const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What a name becomes as one segment of an API path: every byte but RFC 3986's unreserved
+/// characters (letters, digits, `-._~`) escaped, as the Python SDK's `quote(name, safe="")`
+/// does, so that `support/triage` or a name with `?` or spaces stays one segment.
+pub(crate) fn path_segment(name: &str) -> percent_encoding::PercentEncode<'_> {
+    const UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(name, UNRESERVED_KEPT)
+}
+
 /// Content type of an OTLP/protobuf body.
 pub(crate) const PROTOBUF: &str = "application/x-protobuf";
 /// Content type of a JSON body (scores).

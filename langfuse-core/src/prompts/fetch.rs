@@ -13,7 +13,6 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, Url};
 use serde_json::Value;
 use tokio::runtime::Handle;
@@ -23,20 +22,12 @@ use tokio::time::Instant;
 use super::cache::{Key, Selector};
 use super::error::PromptError;
 use super::types::{Prompt, prompt_from_json};
-use crate::export::transport::{CallFailure, HttpTransport, TransportSettings};
+use crate::export::transport::{self, CallFailure, HttpTransport, TransportSettings};
 
 /// The prompts endpoint, under the base URL.
 const PROMPTS_PATH: &str = "/api/public/v2/prompts";
 /// Large chat prompts are a few hundred kilobytes; anything past this is not a prompt.
 const MAX_RESPONSE_BYTES: usize = 8 << 20;
-
-/// What `urllib.parse.quote(name, safe="")` leaves alone, as the Python SDK encodes names:
-/// letters, digits and `_.-~`. So `support/triage` is one path segment, `support%2Ftriage`.
-const NAME: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'~');
 
 thread_local! {
     static ON_WORKER: Cell<bool> = const { Cell::new(false) };
@@ -177,7 +168,7 @@ impl Http {
     /// `GET {base}/api/public/v2/prompts/{name}?version=N` (or `?label=L`), the name
     /// percent-encoded as one segment.
     pub(crate) fn prompt_url(&self, key: &Key) -> Result<Url, PromptError> {
-        let mut url = self.url(&format!("/{}", utf8_percent_encode(&key.name, NAME)))?;
+        let mut url = self.url(&format!("/{}", transport::path_segment(&key.name)))?;
         match &key.selector {
             Selector::Version(version) => url
                 .query_pairs_mut()
@@ -191,7 +182,7 @@ impl Http {
     pub(crate) fn version_url(&self, name: &str, version: i64) -> Result<Url, PromptError> {
         self.url(&format!(
             "/{}/versions/{version}",
-            utf8_percent_encode(name, NAME)
+            transport::path_segment(name)
         ))
     }
 
