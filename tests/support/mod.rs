@@ -14,21 +14,19 @@ use std::fmt;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 pub use opentelemetry_proto::tonic::common::v1::any_value::Value as AttributeValue;
 pub use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 pub use opentelemetry_proto::tonic::resource::v1::Resource;
 pub use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
-use tokio::sync::oneshot;
+
+use server::{Answer, DropConnection, Server};
 
 pub mod datasets;
 pub mod logs;
@@ -36,6 +34,7 @@ pub mod openapi;
 pub mod process;
 pub mod prompts;
 pub mod recorded;
+pub mod server;
 pub mod setup;
 pub mod urls;
 
@@ -356,16 +355,14 @@ struct Shared {
 
 /// A loopback Langfuse endpoint. Dropping it stops the server.
 pub struct Receiver {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -379,36 +376,17 @@ impl Receiver {
     /// Serves on `addr` (a loopback address), for a server that comes up where the SDK
     /// was already sending (see `tests/faults.rs`).
     pub fn start_on(addr: SocketAddr) -> Self {
-        assert!(addr.ip().is_loopback(), "the receiver binds loopback only");
-        let listener = std::net::TcpListener::bind(addr).expect("bind a loopback address");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let addr = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared::default());
-        let (shutdown, stop) = oneshot::channel();
         let serving = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("test-receiver".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("receiver runtime");
-                runtime.block_on(serve(listener, serving, stop));
-            })
-            .expect("receiver thread");
-        Self {
-            addr,
-            shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        let server = Server::start("test-receiver", addr, move |request| {
+            handle(Arc::clone(&serving), request)
+        });
+        Self { server, shared }
     }
 
     /// `http://127.0.0.1:PORT`, to use as `LANGFUSE_BASE_URL`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The full OTLP traces URL.
@@ -418,7 +396,7 @@ impl Receiver {
 
     /// The socket address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// Queues replies, used in order by the next requests (any path but the project lookup,
@@ -620,17 +598,6 @@ impl Receiver {
     }
 }
 
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// A poisoned lock only means another test thread panicked; the data is still usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -662,48 +629,7 @@ fn flatten(request: &ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
     spans
 }
 
-async fn serve(
-    listener: std::net::TcpListener,
-    shared: Arc<Shared>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-    loop {
-        let stream = tokio::select! {
-            _ = &mut stop => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => continue,
-            },
-        };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            // Errors here are the dropped connections the tests asked for, or clients going away.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-/// Returned by the service to make hyper close the connection without a response (the reason
-/// the service's error type is not `Infallible`).
-#[derive(Debug)]
-struct DropConnection;
-
-impl fmt::Display for DropConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("connection dropped on purpose")
-    }
-}
-
-impl std::error::Error for DropConnection {}
-
-async fn handle(
-    shared: Arc<Shared>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, DropConnection> {
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Answer {
     let received_at = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();

@@ -8,20 +8,16 @@
 //! 127.0.0.1 only.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 use super::openapi;
+use super::server::{Answer, DropConnection, Server};
 
 /// The prompts endpoint.
 pub const PROMPTS_PATH: &str = "/api/public/v2/prompts";
@@ -112,42 +108,26 @@ struct State {
 
 /// The running stand-in; dropping it stops it.
 pub struct PromptServer {
-    addr: SocketAddr,
+    server: Server,
     state: Arc<State>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl PromptServer {
     /// Binds 127.0.0.1 on a free port, with no prompts.
     pub fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let addr = listener.local_addr().expect("local address");
         let state = Arc::new(State::default());
-        let (shutdown, stop) = oneshot::channel();
         let serving = Arc::clone(&state);
-        let thread = std::thread::Builder::new()
-            .name("test-prompts-server".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("server runtime");
-                runtime.block_on(serve(listener, serving, stop));
-            })
-            .expect("server thread");
-        Self {
-            addr,
-            state,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        let server = Server::start(
+            "test-prompts-server",
+            "127.0.0.1:0".parse().expect("a socket address"),
+            move |request| handle(Arc::clone(&serving), request),
+        );
+        Self { server, state }
     }
 
     /// `http://127.0.0.1:PORT`, the SDK's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Publishes a new version of a text prompt with these labels (taken off the other
@@ -255,17 +235,6 @@ impl PromptServer {
     }
 }
 
-impl Drop for PromptServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -327,45 +296,7 @@ pub fn encode(name: &str) -> String {
         .collect()
 }
 
-async fn serve(
-    listener: std::net::TcpListener,
-    state: Arc<State>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-    loop {
-        let stream = tokio::select! {
-            _ = &mut stop => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => continue,
-            },
-        };
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&state), request));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-#[derive(Debug)]
-struct Closed;
-
-impl std::fmt::Display for Closed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection closed on purpose")
-    }
-}
-
-impl std::error::Error for Closed {}
-
-async fn handle(
-    state: Arc<State>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Closed> {
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Answer {
     let at = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
@@ -384,7 +315,7 @@ async fn handle(
         .into_body()
         .collect()
         .await
-        .map_err(|_| Closed)?
+        .map_err(|_| DropConnection)?
         .to_bytes();
     let mut problems = Vec::new();
     let body = if raw.is_empty() {
@@ -439,7 +370,7 @@ async fn handle(
     state.arrived.notify_all();
 
     match fault {
-        Fault::Down => return Err(Closed),
+        Fault::Down => return Err(DropConnection),
         Fault::Delay(delay) => tokio::time::sleep(delay).await,
         Fault::None | Fault::Status(_) => {}
     }
