@@ -87,14 +87,23 @@ impl<O> ExperimentResult<O> {
     /// failure never raises the average. `None` when there are no items.
     ///
     /// ```
-    /// use langfuse_core::experiments::{Evaluation, ExperimentItem, ExperimentResult};
-    /// # fn result() -> ExperimentResult<String> { unimplemented!() }
-    /// # fn example() {
+    /// # use langfuse_core::experiments::{Evaluation, Experiment, ExperimentItem, ExperimentResult, Progress};
+    /// # fn result() -> ExperimentResult<String> {
+    /// #     let experiment = Experiment::new("capitals")
+    /// #         .progress(Progress::Off)
+    /// #         .task(async |_: &ExperimentItem| Ok::<_, std::io::Error>("Paris".to_owned()))
+    /// #         .evaluator("exact_match", |e| {
+    /// #             Evaluation::boolean("exact_match", e.expected_str() == Some(e.output.as_str()))
+    /// #         });
+    /// #     let items = vec![ExperimentItem::new("France").expected_output("Paris")];
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// #     runtime.block_on(experiment.run(items)).unwrap()
+    /// # }
     /// let result: ExperimentResult<String> = result();
     /// if let Some(accuracy) = result.average("exact_match") {
     ///     println!("accuracy {accuracy:.2}");
     /// }
-    /// # }
+    /// assert_eq!(result.average("exact_match"), Some(1.0));
     /// ```
     pub fn average(&self, name: &str) -> Option<f64> {
         if self.items.is_empty() {
@@ -116,10 +125,20 @@ impl<O: Serialize> ExperimentResult<O> {
     /// (their input, output or error, expected output and value). Return it from a test, or
     /// use [`assert_average`](Self::assert_average).
     ///
-    /// ```no_run
-    /// use langfuse_core::experiments::{ExperimentResult, QualityGateError};
-    ///
-    /// # fn result() -> ExperimentResult<String> { unimplemented!() }
+    /// ```
+    /// use langfuse_core::experiments::QualityGateError;
+    /// # use langfuse_core::experiments::{Evaluation, Experiment, ExperimentItem, ExperimentResult, Progress};
+    /// # fn result() -> ExperimentResult<String> {
+    /// #     let experiment = Experiment::new("capitals")
+    /// #         .progress(Progress::Off)
+    /// #         .task(async |_: &ExperimentItem| Ok::<_, std::io::Error>("Paris".to_owned()))
+    /// #         .evaluator("exact_match", |e| {
+    /// #             Evaluation::boolean("exact_match", e.expected_str() == Some(e.output.as_str()))
+    /// #         });
+    /// #     let items = vec![ExperimentItem::new("France").expected_output("Paris")];
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// #     runtime.block_on(experiment.run(items)).unwrap()
+    /// # }
     /// // In a test returning `Result<(), QualityGateError>`:
     /// fn answers_stay_accurate() -> Result<(), QualityGateError> {
     ///     let result = result();
@@ -172,9 +191,19 @@ impl<O: Serialize> ExperimentResult<O> {
     /// Panics with the [`check_average`](Self::check_average) message when the average of
     /// `name` is below `threshold`: a one-line CI gate.
     ///
-    /// ```no_run
-    /// # use langfuse_core::experiments::ExperimentResult;
-    /// # fn result() -> ExperimentResult<String> { unimplemented!() }
+    /// ```
+    /// # use langfuse_core::experiments::{Evaluation, Experiment, ExperimentItem, ExperimentResult, Progress};
+    /// # fn result() -> ExperimentResult<String> {
+    /// #     let experiment = Experiment::new("capitals")
+    /// #         .progress(Progress::Off)
+    /// #         .task(async |_: &ExperimentItem| Ok::<_, std::io::Error>("Paris".to_owned()))
+    /// #         .evaluator("exact_match", |e| {
+    /// #             Evaluation::boolean("exact_match", e.expected_str() == Some(e.output.as_str()))
+    /// #         });
+    /// #     let items = vec![ExperimentItem::new("France").expected_output("Paris")];
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// #     runtime.block_on(experiment.run(items)).unwrap()
+    /// # }
     /// result().assert_average("exact_match", 0.9);
     /// ```
     #[track_caller]
