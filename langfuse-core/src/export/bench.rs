@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use crate::capture::{CaptureSetting, Payload};
 use crate::clock::{self, Anchor};
 use crate::export::otlp::{EncoderSettings, OtlpEncoder};
-use crate::export::transport::gzip;
+use crate::export::transport::RequestBody;
 use crate::model::{Descriptor, ObservationData, ObservationId, ObservationType, Record, TraceId};
 
 /// Observations per synthetic trace: a root and four children, the load test's shape.
@@ -185,7 +185,7 @@ impl Encoder {
             size.requests += 1;
             size.protobuf_bytes += batch.body.len();
             if compress {
-                size.gzip_bytes += gzip(&batch.body).expect("gzip into memory").len();
+                size.gzip_bytes += RequestBody::new(batch.body, true).len();
             }
         }
         size

@@ -2,13 +2,15 @@
 //!
 //! The output is an `ExportTraceServiceRequest` (opentelemetry-proto, collector/trace/v1) with
 //! one `ResourceSpans` and one `ScopeSpans`, carrying the Langfuse attribute mapping of
-//! `export::attributes`. No intermediate message structs are built: fields go into reused scratch
-//! buffers with `prost::encoding` primitives, so a steady-state batch allocates only the
-//! request body it returns.
+//! `export::attributes`. No intermediate message structs are built: each span is written once,
+//! in place, into one request buffer that the encoder keeps between batches. A span's length
+//! prefix is reserved before it is written and filled in after; the request's own headers go
+//! into room left at the front of the buffer, so nothing is copied to assemble the request and
+//! a steady-state batch allocates nothing.
 
 use std::collections::VecDeque;
 
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+use prost::encoding::{WireType, encoded_len_varint};
 
 use super::attributes::{ProcessAttributes, SpanWriter, Value, write_span};
 use crate::clock::Anchor;
@@ -51,8 +53,16 @@ const STATUS_CODE_ERROR: u64 = 2;
 const SCOPE: &str = "langfuse-sdk";
 const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Scratch capacity kept between batches. One huge batch should not pin its buffers forever.
-const RETAINED_SCRATCH_BYTES: usize = 1 << 20;
+/// Buffer capacity kept between batches. One huge batch should not pin its buffers forever.
+const RETAINED_SCRATCH_BYTES: usize = 4 << 20;
+
+/// The most bytes a length-delimited field's key and length take: a one-byte key (every field
+/// number is below 16) and a varint of at most 10 bytes.
+const MAX_HEADER_LEN: usize = 11;
+
+/// Bytes reserved for a span's length before the span is written: two varint bytes cover
+/// 128 bytes to 16 KiB, where nearly every span falls; others are moved once to fit.
+const SPAN_LENGTH_ROOM: usize = 2;
 
 /// Process-wide values the encoder stamps on every request; built from the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,9 +80,10 @@ pub(crate) struct EncoderSettings {
 
 /// One encoded request and what went into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EncodedBatch {
-    /// The uncompressed `ExportTraceServiceRequest`.
-    pub(crate) body: Vec<u8>,
+pub(crate) struct EncodedBatch<'a> {
+    /// The uncompressed `ExportTraceServiceRequest`, in the encoder's buffer until the next
+    /// batch.
+    pub(crate) body: &'a [u8],
     /// Records taken from the queue: one span each.
     pub(crate) observations: usize,
     /// Sum of [`Record::captured_bytes`] of those records, so the queue can release its byte
@@ -89,10 +100,12 @@ pub(crate) struct OtlpEncoder {
     resource_field: Vec<u8>,
     /// `ScopeSpans.scope`, key and length included: identical in every request.
     scope_field: Vec<u8>,
-    /// The framed spans (`ScopeSpans.spans` fields) of the request being built.
-    spans: Vec<u8>,
-    /// The body of the span being encoded; its length is needed before it can be framed.
-    span: Vec<u8>,
+    /// The request being built: [`Self::prefix_room`] bytes for the request's headers, then
+    /// the framed spans (`ScopeSpans.spans` fields).
+    request: Vec<u8>,
+    /// Room at the front of `request` for everything before the spans: the resource and
+    /// scope fields and two headers.
+    prefix_room: usize,
     /// Decoded text of a JSON string payload, or a formatted timestamp.
     text: String,
 }
@@ -165,13 +178,14 @@ impl OtlpEncoder {
         let mut scope_field = Vec::with_capacity(framed_len(scope.len()));
         put_bytes(&mut scope_field, SCOPE_SPANS_SCOPE, &scope);
 
+        let prefix_room = resource_field.len() + scope_field.len() + 2 * MAX_HEADER_LEN;
         Self {
             environment,
             release,
             resource_field,
             scope_field,
-            spans: Vec::new(),
-            span: Vec::new(),
+            request: Vec::new(),
+            prefix_room,
             text: String::new(),
         }
     }
@@ -188,19 +202,26 @@ impl OtlpEncoder {
         pending: &mut VecDeque<Record>,
         max_bytes: usize,
         anchor: &Anchor,
-    ) -> Option<EncodedBatch> {
-        self.spans.clear();
+    ) -> Option<EncodedBatch<'_>> {
+        if pending.is_empty() {
+            return None;
+        }
+        self.trim_scratch();
+        self.request.clear();
+        self.request.resize(self.prefix_room, 0);
         let mut observations = 0;
         let mut captured_bytes = 0;
         while let Some(record) = pending.front() {
+            let before = self.request.len();
             self.encode_span(record, anchor);
-            let grown = self.spans.len() + framed_len(self.span.len());
+            let spans_len = self.request.len() - self.prefix_room;
             if observations > 0
-                && request_len(&self.resource_field, &self.scope_field, grown) > max_bytes
+                && request_len(&self.resource_field, &self.scope_field, spans_len) > max_bytes
             {
+                // It goes first into the next request.
+                self.request.truncate(before);
                 break;
             }
-            put_bytes(&mut self.spans, SCOPE_SPANS_SPANS, &self.span);
             captured_bytes += record.captured_bytes();
             if let Some(mut record) = pending.pop_front() {
                 // Its buffers go back to the threads that capture.
@@ -208,58 +229,95 @@ impl OtlpEncoder {
             }
             observations += 1;
         }
-        if observations == 0 {
-            return None;
-        }
-        let body = self.assemble();
-        self.trim_scratch();
+        let start = self.write_prefix();
         Some(EncodedBatch {
-            body,
+            body: &self.request[start..],
             observations,
             captured_bytes,
         })
     }
 
-    /// Wraps the framed spans in `ScopeSpans`, `ResourceSpans` and the request.
-    fn assemble(&self) -> Vec<u8> {
-        let scope_spans_len = self.scope_field.len() + self.spans.len();
+    /// Writes the request's headers, the resource and the scope into the room before the
+    /// spans, right-aligned against them, and returns where the request starts.
+    fn write_prefix(&mut self) -> usize {
+        let spans_len = self.request.len() - self.prefix_room;
+        let scope_spans_len = self.scope_field.len() + spans_len;
         let resource_spans_len = self.resource_field.len() + framed_len(scope_spans_len);
-        let total = framed_len(resource_spans_len);
-        let mut body = Vec::with_capacity(total);
-        put_header(&mut body, REQUEST_RESOURCE_SPANS, resource_spans_len);
-        body.extend_from_slice(&self.resource_field);
-        put_header(&mut body, RESOURCE_SPANS_SCOPE_SPANS, scope_spans_len);
-        body.extend_from_slice(&self.scope_field);
-        body.extend_from_slice(&self.spans);
-        debug_assert_eq!(body.len(), total);
-        body
+        let mut prefix = Vec::with_capacity(self.prefix_room);
+        put_header(&mut prefix, REQUEST_RESOURCE_SPANS, resource_spans_len);
+        prefix.extend_from_slice(&self.resource_field);
+        put_header(&mut prefix, RESOURCE_SPANS_SCOPE_SPANS, scope_spans_len);
+        prefix.extend_from_slice(&self.scope_field);
+        let start = self.prefix_room - prefix.len();
+        self.request[start..self.prefix_room].copy_from_slice(&prefix);
+        debug_assert_eq!(
+            self.request.len() - start,
+            request_len(&self.resource_field, &self.scope_field, spans_len)
+        );
+        start
     }
 
+    /// Lets go of what one huge batch grew the buffers to.
     fn trim_scratch(&mut self) {
-        self.spans.clear();
-        self.spans.shrink_to(RETAINED_SCRATCH_BYTES);
-        self.span.clear();
-        self.span.shrink_to(RETAINED_SCRATCH_BYTES);
+        self.request.clear();
+        self.request.shrink_to(RETAINED_SCRATCH_BYTES);
         self.text.clear();
         self.text.shrink_to(RETAINED_SCRATCH_BYTES);
     }
 
-    /// Encodes one record into `self.span` (the `Span` message body, unframed).
+    /// Appends one record to the request as a framed `ScopeSpans.spans` field.
     fn encode_span(&mut self, record: &Record, anchor: &Anchor) {
         let Self {
             environment,
             release,
-            span: buf,
+            request,
             text,
             ..
         } = self;
-        buf.clear();
+        request.push(key(SCOPE_SPANS_SPANS, WireType::LengthDelimited));
+        let length_at = request.len();
+        request.extend_from_slice(&[0; SPAN_LENGTH_ROOM]);
         let process = ProcessAttributes {
             environment: environment.as_deref(),
             release: release.as_deref(),
         };
-        write_span(record, &process, anchor, text, &mut ProtoSpan(buf));
+        write_span(record, &process, anchor, text, &mut ProtoSpan(request));
+        fill_length(request, length_at);
     }
+}
+
+/// Writes the length of what follows the [`SPAN_LENGTH_ROOM`] bytes at `at` into them,
+/// moving what follows when its varint needs fewer or more bytes.
+fn fill_length(buf: &mut Vec<u8>, at: usize) {
+    let body_start = at + SPAN_LENGTH_ROOM;
+    let len = buf.len() - body_start;
+    let (varint, needed) = varint_bytes(len as u64);
+    if needed != SPAN_LENGTH_ROOM {
+        // Rare: a span under 128 bytes or over 16 KiB.
+        let end = buf.len();
+        if needed < SPAN_LENGTH_ROOM {
+            buf.copy_within(body_start..end, at + needed);
+            buf.truncate(end - (SPAN_LENGTH_ROOM - needed));
+        } else {
+            buf.resize(end + needed - SPAN_LENGTH_ROOM, 0);
+            buf.copy_within(body_start..end, at + needed);
+        }
+    }
+    buf[at..at + needed].copy_from_slice(&varint[..needed]);
+}
+
+/// `value` as a varint: its bytes and how many there are.
+#[inline(always)]
+fn varint_bytes(mut value: u64) -> ([u8; 10], usize) {
+    let mut bytes = [0; 10];
+    let mut len = 0;
+    while value >= 0x80 {
+        bytes[len] = (value as u8 & 0x7f) | 0x80;
+        value >>= 7;
+        len += 1;
+    }
+    bytes[len] = value as u8;
+    (bytes, len + 1)
 }
 
 /// Writes a span's fields as the `Span` message body, in field-number order (the mapping
@@ -350,30 +408,54 @@ fn request_len(resource_field: &[u8], scope_field: &[u8], spans_len: usize) -> u
     framed_len(resource_field.len() + framed_len(scope_spans_len))
 }
 
-fn put_header(buf: &mut Vec<u8>, tag: u32, len: usize) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(len as u64, buf);
+/// The one-byte key of field `tag` (every field number here is below 16).
+#[inline(always)]
+const fn key(tag: u32, wire_type: WireType) -> u8 {
+    debug_assert!(tag < 16);
+    ((tag << 3) | wire_type as u32) as u8
 }
 
+/// Appends `value` as a varint. Most values written are lengths below 128: one byte.
+#[inline(always)]
+fn put_varint_raw(buf: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        buf.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    buf.push(value as u8);
+}
+
+#[inline(always)]
+fn put_header(buf: &mut Vec<u8>, tag: u32, len: usize) {
+    buf.push(key(tag, WireType::LengthDelimited));
+    put_varint_raw(buf, len as u64);
+}
+
+#[inline(always)]
 fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     put_header(buf, tag, bytes.len());
     buf.extend_from_slice(bytes);
 }
 
+#[inline(always)]
 fn put_varint(buf: &mut Vec<u8>, tag: u32, value: u64) {
-    encode_key(tag, WireType::Varint, buf);
-    encode_varint(value, buf);
+    buf.push(key(tag, WireType::Varint));
+    put_varint_raw(buf, value);
 }
 
+#[inline(always)]
 fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
-    encode_key(tag, WireType::SixtyFourBit, buf);
+    buf.push(key(tag, WireType::SixtyFourBit));
     buf.extend_from_slice(&value.to_le_bytes());
 }
 
 /// Writes one `KeyValue` as field `tag` of the enclosing message.
 fn put_attribute(buf: &mut Vec<u8>, tag: u32, key: &str, value: Value<'_>) {
     let value_len = value_len(value);
-    put_header(buf, tag, framed_len(key.len()) + framed_len(value_len));
+    let key_value_len = framed_len(key.len()) + framed_len(value_len);
+    // One reservation for the whole attribute: the pushes below never reallocate.
+    buf.reserve(framed_len(key_value_len));
+    put_header(buf, tag, key_value_len);
     put_bytes(buf, KEY_VALUE_KEY, key.as_bytes());
     put_header(buf, KEY_VALUE_VALUE, value_len);
     put_value(buf, value);
@@ -465,8 +547,8 @@ mod tests {
             .unwrap();
         assert_eq!(batch.observations, count);
         assert!(pending.is_empty());
-        let decoded = ExportTraceServiceRequest::decode(batch.body.as_slice()).unwrap();
-        (batch.body, decoded)
+        let decoded = ExportTraceServiceRequest::decode(batch.body).unwrap();
+        (batch.body.to_vec(), decoded)
     }
 
     fn spans_of(request: &ExportTraceServiceRequest) -> &[Span] {
@@ -638,10 +720,11 @@ mod tests {
         r.start = Timestamp::from_ticks(1_000);
         r.end = Timestamp::from_unix_nanos(START + 7);
         let mut pending = VecDeque::from([r]);
-        let batch = OtlpEncoder::new(settings())
+        let mut encoder = OtlpEncoder::new(settings());
+        let batch = encoder
             .encode_batch(&mut pending, usize::MAX, &Anchor::fixed(1_000, START))
             .unwrap();
-        let request = ExportTraceServiceRequest::decode(batch.body.as_slice()).unwrap();
+        let request = ExportTraceServiceRequest::decode(batch.body).unwrap();
         let span = &spans_of(&request)[0];
         assert_eq!(span.start_time_unix_nano, START);
         assert_eq!(span.end_time_unix_nano, START + 7);
@@ -1053,6 +1136,38 @@ mod tests {
     }
 
     #[test]
+    fn spans_of_every_length_prefix_size_decode() {
+        // Without environment and release, a span without data is under 128 bytes (a
+        // one-byte length), and the inputs below take spans across 128 bytes and 16 KiB (a
+        // two- and a three-byte length), where the encoder moves a span to fit its length.
+        let settings = EncoderSettings {
+            environment: None,
+            release: None,
+            ..settings()
+        };
+        let lengths = (0..=160).chain(16_200..=16_400).chain([2_000_000]);
+        let mut pending: VecDeque<Record> = std::iter::once(record(1, &RETRIEVE))
+            .chain(lengths.clone().map(|n| sized_record(n as u64 + 2, n)))
+            .collect();
+        let count = pending.len();
+        let mut encoder = OtlpEncoder::new(settings);
+        let batch = encoder
+            .encode_batch(&mut pending, usize::MAX, &Anchor::fixed(0, 0))
+            .unwrap();
+        assert_eq!(batch.observations, count);
+        let request = ExportTraceServiceRequest::decode(batch.body).unwrap();
+        let spans = spans_of(&request);
+        assert_eq!(spans.len(), count);
+        assert!(spans[0].encoded_len() < 128, "{}", spans[0].encoded_len());
+        assert_eq!(spans[0].span_id, 1u64.to_be_bytes());
+        for (span, n) in spans[1..].iter().zip(lengths) {
+            assert_eq!(span.span_id, (n as u64 + 2).to_be_bytes());
+            let input = str_attr(&span.attributes, "langfuse.observation.input").unwrap();
+            assert_eq!(input.len(), n);
+        }
+    }
+
+    #[test]
     fn batches_are_cut_by_encoded_size() {
         let max_bytes = 4_000;
         let records: Vec<Record> = (1..=20).map(|id| sized_record(id, 900)).collect();
@@ -1069,7 +1184,7 @@ mod tests {
                 batch.body.len()
             );
             assert_eq!(batch.captured_bytes, 900 * batch.observations);
-            let request = ExportTraceServiceRequest::decode(batch.body.as_slice()).unwrap();
+            let request = ExportTraceServiceRequest::decode(batch.body).unwrap();
             let spans = spans_of(&request);
             assert_eq!(spans.len(), batch.observations);
             for span in spans {
@@ -1118,10 +1233,14 @@ mod tests {
         };
         let a = encoder
             .encode_batch(&mut make(), usize::MAX, &anchor)
-            .unwrap();
+            .unwrap()
+            .body
+            .to_vec();
         let b = encoder
             .encode_batch(&mut make(), usize::MAX, &anchor)
-            .unwrap();
+            .unwrap()
+            .body
+            .to_vec();
         assert_eq!(a, b);
     }
 }

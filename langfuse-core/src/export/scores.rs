@@ -17,7 +17,9 @@ use tokio::sync::mpsc;
 use tokio::task::{self, JoinError, JoinSet};
 
 use super::drop_warning::DropWarning;
-use super::transport::{Delivery, ExportOutcome, HttpTransport, JSON, TransportSettings};
+use super::transport::{
+    Delivery, ExportOutcome, HttpTransport, JSON, RequestBody, TransportSettings,
+};
 use crate::config::{Config, ExporterKind};
 use crate::model::{FlushReport, Stats};
 use crate::scores::{self, Fate, Score};
@@ -184,7 +186,9 @@ impl ScoreExporter {
                     let transport = Arc::clone(transport);
                     let url = url.clone();
                     let handle = self.in_flight.spawn(async move {
-                        transport.post(&url, JSON, body, false, deadline).await
+                        transport
+                            .post(&url, JSON, RequestBody::plain(body), deadline)
+                            .await
                     });
                     self.in_flight_scores
                         .insert(handle.id(), InFlight { seq, score });

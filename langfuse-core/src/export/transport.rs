@@ -263,14 +263,22 @@ impl HttpTransport {
         })
     }
 
-    /// Posts an encoded `ExportTraceServiceRequest` to the traces endpoint, gzipped when
-    /// compression is on. See [`post`](Self::post) for retries and the deadline.
-    pub(crate) async fn export(&self, body: Vec<u8>, deadline: Option<Instant>) -> ExportOutcome {
-        self.post(&self.traces_url, PROTOBUF, body, self.compression, deadline)
-            .await
+    /// The body of a traces request for the encoded `raw`: gzipped when compression is on.
+    pub(crate) fn traces_body(&self, raw: &[u8]) -> RequestBody {
+        RequestBody::new(raw, self.compression)
     }
 
-    /// Posts `body` to `url`, compressing it once up front when `compress` is set.
+    /// Posts an encoded `ExportTraceServiceRequest` (see [`traces_body`](Self::traces_body))
+    /// to the traces endpoint. See [`post`](Self::post) for retries and the deadline.
+    pub(crate) async fn export(
+        &self,
+        body: RequestBody,
+        deadline: Option<Instant>,
+    ) -> ExportOutcome {
+        self.post(&self.traces_url, PROTOBUF, body, deadline).await
+    }
+
+    /// Posts `body` to `url`.
     ///
     /// Retries 429, 500, 502, 503, 504, connection errors and timeouts, up to the configured
     /// number of retries, waiting by exponential backoff with jitter or by the server's
@@ -280,23 +288,13 @@ impl HttpTransport {
         &self,
         url: &Url,
         content_type: &'static str,
-        body: Vec<u8>,
-        compress: bool,
+        body: RequestBody,
         deadline: Option<Instant>,
     ) -> ExportOutcome {
-        let (body, gzipped) = if compress {
-            match gzip(&body) {
-                Ok(compressed) => (compressed, true),
-                // Writing into a Vec does not fail; if it ever did, the server takes plain bodies too.
-                Err(e) => {
-                    tracing::warn!(target: "langfuse", error = %e, "gzip failed; sending the batch uncompressed");
-                    (body, false)
-                }
-            }
-        } else {
-            (body, false)
-        };
-        let body = Bytes::from(body);
+        let RequestBody {
+            bytes: body,
+            gzipped,
+        } = body;
 
         let mut outcome = ExportOutcome {
             result: Delivery::Delivered,
@@ -761,6 +759,49 @@ pub(crate) fn basic_authorization(public: &str, secret: &str) -> Option<(HeaderV
     Some((value, credentials))
 }
 
+/// A request body as it goes on the wire, shared by every attempt to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestBody {
+    bytes: Bytes,
+    gzipped: bool,
+}
+
+impl RequestBody {
+    /// `raw`, gzipped when `compress` is set (or copied as it is).
+    pub(crate) fn new(raw: &[u8], compress: bool) -> Self {
+        if compress {
+            match gzip(raw) {
+                Ok(compressed) => {
+                    return Self {
+                        bytes: compressed.into(),
+                        gzipped: true,
+                    };
+                }
+                // Writing into a Vec does not fail; if it ever did, the server takes plain
+                // bodies too.
+                Err(e) => {
+                    tracing::warn!(target: "langfuse", error = %e, "gzip failed; sending the batch uncompressed");
+                }
+            }
+        }
+        Self::plain(raw.to_vec())
+    }
+
+    /// `bytes`, sent as they are.
+    pub(crate) fn plain(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes: bytes.into(),
+            gzipped: false,
+        }
+    }
+
+    /// Its length on the wire.
+    #[cfg(any(test, feature = "bench-internals"))]
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
 thread_local! {
     /// This thread's compressor (the exporter's), kept between requests: a new one allocates
     /// and clears its window and hash tables, a few hundred kilobytes, for every request.
@@ -838,6 +879,13 @@ mod tests {
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use parking_lot::Mutex;
     use prost::Message as _;
+
+    impl HttpTransport {
+        /// `export` of an encoded request, compressed as configured.
+        async fn export_vec(&self, raw: Vec<u8>, deadline: Option<Instant>) -> ExportOutcome {
+            self.export(self.traces_body(&raw), deadline).await
+        }
+    }
 
     use super::*;
 
@@ -994,7 +1042,7 @@ mod tests {
         ];
         let transport = HttpTransport::new(settings).unwrap();
         let request = sample_request();
-        let outcome = transport.export(request.encode_to_vec(), None).await;
+        let outcome = transport.export_vec(request.encode_to_vec(), None).await;
 
         assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!(outcome.result, Delivery::Delivered);
@@ -1048,7 +1096,7 @@ mod tests {
         })
         .unwrap();
         let body = sample_request().encode_to_vec();
-        let outcome = transport.export(body.clone(), None).await;
+        let outcome = transport.export_vec(body.clone(), None).await;
         assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!(outcome.bytes_sent, body.len() as u64);
         let seen = server.seen.lock();
@@ -1065,7 +1113,9 @@ mod tests {
         let (url, server) = Server::start([Reply::status(502)], Reply::ok()).await;
         let transport = HttpTransport::new(settings(url.clone())).unwrap();
         let body = br#"{"name":"accuracy","value":1}"#.to_vec();
-        let outcome = transport.post(&url, JSON, body.clone(), false, None).await;
+        let outcome = transport
+            .post(&url, JSON, RequestBody::plain(body.clone()), None)
+            .await;
         assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!((outcome.attempts, outcome.retries), (2, 1));
         let seen = server.seen.lock();
@@ -1082,7 +1132,7 @@ mod tests {
         let transport = HttpTransport::new(settings(url)).unwrap();
         let started = std::time::Instant::now();
         let outcome = transport
-            .export(sample_request().encode_to_vec(), None)
+            .export_vec(sample_request().encode_to_vec(), None)
             .await;
         assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!((outcome.attempts, outcome.retries), (2, 1));
@@ -1109,7 +1159,7 @@ mod tests {
         let (url, server) = Server::start([throttled], Reply::ok()).await;
         let transport = HttpTransport::new(settings(url)).unwrap();
         let outcome = transport
-            .export(sample_request().encode_to_vec(), None)
+            .export_vec(sample_request().encode_to_vec(), None)
             .await;
         assert_eq!(outcome.result, Delivery::Delivered);
         assert_eq!((outcome.attempts, outcome.retries), (2, 1));
@@ -1143,7 +1193,7 @@ mod tests {
         ] {
             let before = server.count();
             let outcome = transport
-                .export(sample_request().encode_to_vec(), None)
+                .export_vec(sample_request().encode_to_vec(), None)
                 .await;
             match &outcome.result {
                 Delivery::Rejected { status, message } => {
@@ -1164,7 +1214,7 @@ mod tests {
             Server::start([Reply::status(400).body("é".repeat(5_000))], Reply::ok()).await;
         let transport = HttpTransport::new(settings(url)).unwrap();
         let outcome = transport
-            .export(sample_request().encode_to_vec(), None)
+            .export_vec(sample_request().encode_to_vec(), None)
             .await;
         let Delivery::Rejected { message, .. } = outcome.result else {
             panic!("{outcome:?}");
@@ -1184,7 +1234,7 @@ mod tests {
         let started = Instant::now();
         let deadline = started + Duration::from_millis(1_200);
         let outcome = transport
-            .export(sample_request().encode_to_vec(), Some(deadline))
+            .export_vec(sample_request().encode_to_vec(), Some(deadline))
             .await;
         let elapsed = started.elapsed();
         match &outcome.result {
@@ -1207,7 +1257,7 @@ mod tests {
         let transport = HttpTransport::new(settings(url)).unwrap();
         let started = Instant::now();
         let outcome = transport
-            .export(
+            .export_vec(
                 sample_request().encode_to_vec(),
                 Some(started + Duration::from_millis(300)),
             )
@@ -1228,7 +1278,7 @@ mod tests {
         let (url, server) = Server::start([], Reply::ok()).await;
         let transport = HttpTransport::new(settings(url)).unwrap();
         let outcome = transport
-            .export(sample_request().encode_to_vec(), Some(Instant::now()))
+            .export_vec(sample_request().encode_to_vec(), Some(Instant::now()))
             .await;
         assert!(
             matches!(outcome.result, Delivery::Failed { .. }),
@@ -1252,7 +1302,7 @@ mod tests {
         })
         .unwrap();
         let outcome = transport
-            .export(sample_request().encode_to_vec(), None)
+            .export_vec(sample_request().encode_to_vec(), None)
             .await;
         match &outcome.result {
             Delivery::Failed { status, reason } => {

@@ -452,6 +452,9 @@ impl Worker {
                     else {
                         break;
                     };
+                    // Compressed here, on this thread: the encoder's buffer is reused for the
+                    // next batch.
+                    let body = transport.traces_body(batch.body);
                     let first_seq = self.next_cut;
                     self.next_cut += batch.observations as u64;
                     self.in_flight_batches.push(InFlight {
@@ -461,7 +464,7 @@ impl Worker {
                     });
                     let transport = Arc::clone(transport);
                     self.in_flight.spawn(async move {
-                        let outcome = transport.export(batch.body, deadline).await;
+                        let outcome = transport.export(body, deadline).await;
                         Sent { first_seq, outcome }
                     });
                     self.last_send = Instant::now();
