@@ -168,11 +168,12 @@ pub(crate) fn take_string() -> String {
     }
 }
 
-/// Gives a capture's string back for reuse (emptied), unless it grew large.
+/// Gives a capture's string back for reuse (emptied), unless it grew large or was shrunk
+/// below what a capture starts with (it waited in a backlog; taking it would reallocate).
 #[inline]
 pub(crate) fn give_string(mut text: String) {
     let capacity = text.capacity();
-    if capacity == 0 || capacity > MAX_KEPT_CAPACITY {
+    if !(MIN_CAPACITY..=MAX_KEPT_CAPACITY).contains(&capacity) {
         return;
     }
     text.clear();
@@ -202,15 +203,27 @@ mod tests {
     }
 
     #[test]
+    fn strings_shrunk_below_the_starting_capacity_are_not_kept() {
+        std::thread::spawn(|| {
+            give_string(String::with_capacity(MIN_CAPACITY / 2));
+            assert!(SPARE_STRINGS.with_borrow(Vec::is_empty));
+            give_string(String::with_capacity(MIN_CAPACITY));
+            assert_eq!(SPARE_STRINGS.with_borrow(Vec::len), 1);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
     fn buffers_freed_on_one_thread_are_taken_on_another() {
         std::thread::spawn(|| {
             for _ in 0..4 * BATCH {
-                give_string(String::with_capacity(64));
+                give_string(String::with_capacity(MIN_CAPACITY + 64));
             }
         })
         .join()
         .unwrap();
-        std::thread::spawn(|| assert!(take_string().capacity() >= 64))
+        std::thread::spawn(|| assert!(take_string().capacity() >= MIN_CAPACITY + 64))
             .join()
             .unwrap();
     }

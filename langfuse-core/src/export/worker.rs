@@ -376,6 +376,16 @@ impl Worker {
         if let Some(masker) = &mut self.masker {
             masker.mask_drained(self.pending.range_mut(first_new..));
         }
+        // Every request slot taken and a backlog behind them: the server is down, slow or
+        // behind, and what was just drained will wait. Captures are written into recycled
+        // buffers of at least a few hundred bytes; a waiting record keeps only what it holds.
+        if self.in_flight.len() >= MAX_IN_FLIGHT
+            && self.pending.len() >= self.flush_at.saturating_mul(2)
+        {
+            for record in self.pending.range_mut(first_new..) {
+                record.compact();
+            }
+        }
         self.scores.drain();
     }
 
