@@ -19,6 +19,9 @@
 //! cargo run -p langfuse-benches --release --example load -- --mode cold-start --runs 21
 //! ```
 //!
+//! `--no-capture` runs ours with capture off (`io_capture_enabled(false)`), to tell what
+//! capturing arguments and results costs from what the observations themselves cost.
+//!
 //! Modes:
 //!
 //! - `load` (default): for each receiver variant (`ok`, `slow`: every request takes 2 s, `down`:
@@ -214,12 +217,14 @@ struct Options {
     /// Fail (exit 1) unless every request succeeded and, with the receiver up, every
     /// observation of ours arrived: the CI smoke test.
     check: bool,
+    /// Whether ours captures inputs and outputs (the default, as for users).
+    capture: bool,
 }
 
 const USAGE: &str = "\
 usage: load [--mode load|memory|cold-start] [--duration SECS] [--warmup SECS]
             [--concurrency N] [--rounds N] [--receiver ok,slow,down]
-            [--tracers off,langfuse,tracing] [--runs N] [--check]";
+            [--tracers off,langfuse,tracing] [--runs N] [--check] [--no-capture]";
 
 impl Options {
     fn parse() -> Result<Self, String> {
@@ -234,12 +239,17 @@ impl Options {
             runs: 21,
             variant: String::new(),
             check: false,
+            capture: true,
         };
         let mut duration_given = false;
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
                 return Err(USAGE.to_owned());
+            }
+            if flag == "--no-capture" {
+                o.capture = false;
+                continue;
             }
             if flag == "--check" {
                 o.check = true;
@@ -608,7 +618,7 @@ struct Harness {
 }
 
 impl Harness {
-    fn start() -> Self {
+    fn start(capture: bool) -> Self {
         let receiver = Receiver::start();
         // Both exporters are built before any runtime runs on this thread: the OTLP exporter's
         // blocking HTTP client refuses to start inside one.
@@ -618,6 +628,7 @@ impl Harness {
             .public_key("pk-lf-load")
             .secret_key("sk-lf-load")
             .base_url(receiver.base_url())
+            .io_capture_enabled(capture)
             .init()
             .expect("load test configuration");
         let service = Service::start();
@@ -722,7 +733,7 @@ impl Harness {
 }
 
 fn run_load(options: &Options) {
-    let mut harness = Harness::start();
+    let mut harness = Harness::start(options.capture);
     println!(
         "load: {} connections, {:?} per phase, {} round(s); service: {} worker threads; {} observed async fns per request, {:?} sleep each request",
         options.concurrency,
@@ -940,7 +951,7 @@ fn release_free_memory() -> bool {
 }
 
 fn run_memory(options: &Options) {
-    let mut harness = Harness::start();
+    let mut harness = Harness::start(options.capture);
     let config = harness.langfuse.config().expect("configured").clone();
     let addr = harness.service.addr;
     let concurrency = options.concurrency;
