@@ -53,8 +53,10 @@ const STATUS_CODE_ERROR: u64 = 2;
 const SCOPE: &str = "langfuse-sdk";
 const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Buffer capacity kept between batches. One huge batch should not pin its buffers forever.
-const RETAINED_SCRATCH_BYTES: usize = 4 << 20;
+/// Buffer capacity kept between batches: twice the default batch size, so that a full batch
+/// (its buffer grown by doubling) is not shrunk and grown again for the next one, while one
+/// huge batch does not pin its memory forever.
+const RETAINED_SCRATCH_BYTES: usize = 2 * crate::config::defaults::MAX_BATCH_BYTES;
 
 /// The most bytes a length-delimited field's key and length take: a one-byte key (every field
 /// number is below 16) and a varint of at most 10 bytes.
