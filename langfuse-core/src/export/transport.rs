@@ -796,7 +796,7 @@ impl RequestBody {
     }
 
     /// Its length on the wire.
-    #[cfg(any(test, feature = "bench-internals"))]
+    #[cfg(feature = "bench-internals")]
     pub(crate) fn len(&self) -> usize {
         self.bytes.len()
     }
