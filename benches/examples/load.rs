@@ -20,7 +20,9 @@
 //! ```
 //!
 //! `--no-capture` runs ours with capture off (`io_capture_enabled(false)`), to tell what
-//! capturing arguments and results costs from what the observations themselves cost.
+//! capturing arguments and results costs from what the observations themselves cost;
+//! `--no-gzip` sends uncompressed requests (`Compression::None`), to tell what compressing
+//! costs the exporter thread and, through the cores and caches it shares, the service.
 //!
 //! Modes:
 //!
@@ -219,12 +221,14 @@ struct Options {
     check: bool,
     /// Whether ours captures inputs and outputs (the default, as for users).
     capture: bool,
+    /// Whether ours gzips its requests (the default, as for users).
+    gzip: bool,
 }
 
 const USAGE: &str = "\
 usage: load [--mode load|memory|cold-start] [--duration SECS] [--warmup SECS]
             [--concurrency N] [--rounds N] [--receiver ok,slow,down]
-            [--tracers off,langfuse,tracing] [--runs N] [--check] [--no-capture]";
+            [--tracers off,langfuse,tracing] [--runs N] [--check] [--no-capture] [--no-gzip]";
 
 impl Options {
     fn parse() -> Result<Self, String> {
@@ -240,6 +244,7 @@ impl Options {
             variant: String::new(),
             check: false,
             capture: true,
+            gzip: true,
         };
         let mut duration_given = false;
         let mut args = std::env::args().skip(1);
@@ -249,6 +254,10 @@ impl Options {
             }
             if flag == "--no-capture" {
                 o.capture = false;
+                continue;
+            }
+            if flag == "--no-gzip" {
+                o.gzip = false;
                 continue;
             }
             if flag == "--check" {
@@ -618,7 +627,7 @@ struct Harness {
 }
 
 impl Harness {
-    fn start(capture: bool) -> Self {
+    fn start(options: &Options) -> Self {
         let receiver = Receiver::start();
         // Both exporters are built before any runtime runs on this thread: the OTLP exporter's
         // blocking HTTP client refuses to start inside one.
@@ -628,7 +637,12 @@ impl Harness {
             .public_key("pk-lf-load")
             .secret_key("sk-lf-load")
             .base_url(receiver.base_url())
-            .io_capture_enabled(capture)
+            .io_capture_enabled(options.capture)
+            .compression(if options.gzip {
+                langfuse::Compression::Gzip
+            } else {
+                langfuse::Compression::None
+            })
             .init()
             .expect("load test configuration");
         let service = Service::start();
@@ -733,7 +747,7 @@ impl Harness {
 }
 
 fn run_load(options: &Options) {
-    let mut harness = Harness::start(options.capture);
+    let mut harness = Harness::start(options);
     println!(
         "load: {} connections, {:?} per phase, {} round(s); service: {} worker threads; {} observed async fns per request, {:?} sleep each request",
         options.concurrency,
@@ -951,7 +965,7 @@ fn release_free_memory() -> bool {
 }
 
 fn run_memory(options: &Options) {
-    let mut harness = Harness::start(options.capture);
+    let mut harness = Harness::start(options);
     let config = harness.langfuse.config().expect("configured").clone();
     let addr = harness.service.addr;
     let concurrency = options.concurrency;
