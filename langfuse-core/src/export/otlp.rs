@@ -245,13 +245,29 @@ impl OtlpEncoder {
         let spans_len = self.request.len() - self.prefix_room;
         let scope_spans_len = self.scope_field.len() + spans_len;
         let resource_spans_len = self.resource_field.len() + framed_len(scope_spans_len);
-        let mut prefix = Vec::with_capacity(self.prefix_room);
-        put_header(&mut prefix, REQUEST_RESOURCE_SPANS, resource_spans_len);
-        prefix.extend_from_slice(&self.resource_field);
-        put_header(&mut prefix, RESOURCE_SPANS_SCOPE_SPANS, scope_spans_len);
-        prefix.extend_from_slice(&self.scope_field);
-        let start = self.prefix_room - prefix.len();
-        self.request[start..self.prefix_room].copy_from_slice(&prefix);
+        let (resource_spans_varint, resource_spans_varint_len) =
+            varint_bytes(resource_spans_len as u64);
+        let (scope_spans_varint, scope_spans_varint_len) = varint_bytes(scope_spans_len as u64);
+        let start = self.prefix_room
+            - (1 + resource_spans_varint_len
+                + self.resource_field.len()
+                + 1
+                + scope_spans_varint_len
+                + self.scope_field.len());
+        let parts: [&[u8]; 6] = [
+            &[key(REQUEST_RESOURCE_SPANS, WireType::LengthDelimited)],
+            &resource_spans_varint[..resource_spans_varint_len],
+            &self.resource_field,
+            &[key(RESOURCE_SPANS_SCOPE_SPANS, WireType::LengthDelimited)],
+            &scope_spans_varint[..scope_spans_varint_len],
+            &self.scope_field,
+        ];
+        let mut at = start;
+        for part in parts {
+            self.request[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        debug_assert_eq!(at, self.prefix_room);
         debug_assert_eq!(
             self.request.len() - start,
             request_len(&self.resource_field, &self.scope_field, spans_len)
@@ -419,12 +435,13 @@ const fn key(tag: u32, wire_type: WireType) -> u8 {
 
 /// Appends `value` as a varint. Most values written are lengths below 128: one byte.
 #[inline(always)]
-fn put_varint_raw(buf: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        buf.push((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
+fn put_varint_raw(buf: &mut Vec<u8>, value: u64) {
+    if value < 0x80 {
+        buf.push(value as u8);
+    } else {
+        let (bytes, len) = varint_bytes(value);
+        buf.extend_from_slice(&bytes[..len]);
     }
-    buf.push(value as u8);
 }
 
 #[inline(always)]
