@@ -140,6 +140,14 @@ fn capture_1mb(big: &str) -> usize {
     black_box(big).len()
 }
 
+/// Capture on, async, the loaded service's shape: two small arguments in, a number out, one
+/// await that is pending once (`async_capture`).
+#[langfuse::observe]
+async fn captured_async(x: u64, route: &str) -> u64 {
+    YieldOnce(false).await;
+    black_box(x) + route.len() as u64
+}
+
 #[langfuse::observe(capture_input = false, capture_output = false)]
 async fn observed_async(polls: u64) -> u64 {
     for _ in 1..polls {
@@ -308,6 +316,7 @@ fn main() {
             black_box(warm_up_parent(&small));
             black_box(poll_to_end(observed_async(2)));
             black_box(captured(i, "warm-up"));
+            black_box(poll_to_end(captured_async(i, "warm-up")));
         }
         if round % 5 == 0 {
             black_box(capture_1mb(&big));
@@ -333,6 +342,7 @@ fn main() {
         "capture_small" => small_parent(iterations, &small),
         "capture_1mb" => probe_loop(iterations, |_| capture_1mb(&big) as u64),
         "async_1_poll" => probe_loop(iterations, |_| poll_to_end(observed_async(1))),
+        "async_capture" => probe_loop(iterations, |i| poll_to_end(captured_async(i, "langfuse"))),
         "async_2_polls" => probe_loop(iterations, |_| poll_to_end(observed_async(2))),
         "async_plain_1_poll" => probe_loop(iterations, |_| poll_to_end(plain_async(1))),
         "async_plain_2_polls" => probe_loop(iterations, |_| poll_to_end(plain_async(2))),
@@ -360,6 +370,7 @@ fn main() {
             eprintln!(
                 "unknown case {other:?}: plain, disabled, sampled_out, root, child, \
                  capture_root, capture_small, capture_1mb, async_1_poll, async_2_polls, \
+                 async_capture, \
                  async_plain_1_poll, async_plain_2_polls, \
                  tracing_{{registry,bridge,layer,layer_bridge,layer_noop}}, \
                  tracing_ignored_{{registry,bridge,layer,layer_bridge,layer_noop,layer_inside,\
