@@ -59,6 +59,31 @@ fn text(client: &Langfuse, name: &str) -> TextPrompt {
 
 /// Polls `done` until it holds; panics after [`WAIT`]. For what the SDK does in the
 /// background (a refresh landing), not a guessed sleep.
+/// `get_prompt(name).text()` from 8 threads (`.blocking()`) and 8 tasks of a multi-threaded
+/// runtime (`.await`), all asking at once; what each got.
+fn text_from_many_callers(name: &'static str) -> Vec<TextPrompt> {
+    let threads: Vec<_> = (0..8)
+        .map(|_| std::thread::spawn(move || langfuse::get_prompt(name).text().blocking()))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| runtime.spawn(async move { langfuse::get_prompt(name).text().await }))
+        .collect();
+    let mut prompts: Vec<TextPrompt> = threads
+        .into_iter()
+        .map(|thread| thread.join().unwrap().unwrap())
+        .collect();
+    prompts.extend(
+        tasks
+            .into_iter()
+            .map(|task| runtime.block_on(task).unwrap().unwrap()),
+    );
+    prompts
+}
+
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
     while !done() {
@@ -195,21 +220,8 @@ fn an_expired_prompt_is_served_at_once_and_refreshed_once_on_the_sdks_thread() {
 
     // Many callers at once, threads and tasks: every one gets the stale version at once.
     let started = Instant::now();
-    let threads: Vec<_> = (0..8)
-        .map(|_| std::thread::spawn(|| langfuse::get_prompt("greeting").text().blocking()))
-        .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let tasks: Vec<_> = (0..8)
-        .map(|_| runtime.spawn(async { langfuse::get_prompt("greeting").text().await }))
-        .collect();
-    for thread in threads {
-        assert_eq!(thread.join().unwrap().unwrap().template(), "v1");
-    }
-    for task in tasks {
-        assert_eq!(runtime.block_on(task).unwrap().unwrap().template(), "v1");
+    for prompt in text_from_many_callers("greeting") {
+        assert_eq!(prompt.template(), "v1");
     }
     assert!(
         started.elapsed() < Duration::from_millis(1500),
@@ -477,21 +489,8 @@ fn concurrent_misses_for_one_key_make_one_request() {
     server.set_fault(Fault::Delay(Duration::from_millis(300)));
     let (_client, _clock) = start(&server);
 
-    let threads: Vec<_> = (0..8)
-        .map(|_| std::thread::spawn(|| langfuse::get_prompt("popular").text().blocking()))
-        .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let tasks: Vec<_> = (0..8)
-        .map(|_| runtime.spawn(async { langfuse::get_prompt("popular").text().await }))
-        .collect();
-    for thread in threads {
-        assert_eq!(thread.join().unwrap().unwrap().version(), 1);
-    }
-    for task in tasks {
-        assert_eq!(runtime.block_on(task).unwrap().unwrap().version(), 1);
+    for prompt in text_from_many_callers("popular") {
+        assert_eq!(prompt.version(), 1);
     }
     assert_eq!(server.gets_of("popular").len(), 1);
     server.assert_all_conform();

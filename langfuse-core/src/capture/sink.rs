@@ -324,15 +324,8 @@ impl JsonSink {
     #[inline]
     pub(crate) fn begin_entry(&mut self, first: bool, key: &str) {
         self.element = self.buf.len();
-        let comma = usize::from(!first);
-        if self.fits(comma + key.len() + 3) {
-            if !first {
-                self.buf.push(',');
-            }
-            self.buf.push('"');
-            self.buf.push_str(key);
-            self.buf.push_str("\":");
-            self.at = At::Value;
+        if self.fits(usize::from(!first) + key.len() + 3) {
+            self.push_key(first, key);
         } else {
             self.at = At::Key;
             self.overflow("");
@@ -499,20 +492,28 @@ impl JsonSink {
     #[inline(always)]
     pub(crate) fn field_key(&mut self, first: bool, key: &str) -> io::Result<()> {
         self.element = self.buf.len();
-        let comma = usize::from(!first);
-        if self.fits(comma + key.len() + 3) && next_escape(key.as_bytes(), 0) == key.len() {
-            if !first {
-                self.buf.push(',');
-            }
-            self.buf.push('"');
-            self.buf.push_str(key);
-            self.buf.push_str("\":");
-            self.at = At::Value;
+        if self.fits(usize::from(!first) + key.len() + 3)
+            && next_escape(key.as_bytes(), 0) == key.len()
+        {
+            self.push_key(first, key);
             return Ok(());
         }
         self.entry(first)?;
         self.key_str(key)?;
         self.end_key()
+    }
+
+    /// Writes `,"key":` (the comma unless `first`), already checked to fit and to need no
+    /// escaping; its value comes next.
+    #[inline(always)]
+    fn push_key(&mut self, first: bool, key: &str) {
+        if !first {
+            self.buf.push(',');
+        }
+        self.buf.push('"');
+        self.buf.push_str(key);
+        self.buf.push_str("\":");
+        self.at = At::Value;
     }
 
     /// Ends a key: the `:` (still part of the entry: if it does not fit, the entry is left
